@@ -1,0 +1,58 @@
+# uvs — the two commands: `make demo` and `make test`. See README.md.
+GO      ?= go
+PKGS    := ./...
+# Debian packages the tests need when run as root (CI). Empty until a test needs a real peer.
+TEST_APT_PKGS ?=
+# How long each fuzz target runs inside `make test` (seconds); `make fuzz` runs longer.
+FUZZTIME ?= 10s
+
+.PHONY: all build demo test deps vet fmt-check unit race fuzz-smoke fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o bin/uvs ./cmd/uvs
+
+demo: build
+	./bin/uvs demo
+
+deps:
+	@missing=""; for p in $(TEST_APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+		else echo "not root: tests that need$$missing will skip"; fi; \
+	fi
+
+test: deps vet fmt-check unit race fuzz-smoke
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+# The data plane under the race detector.
+race:
+	$(GO) test -race -count=1 ./packet/... ./lb/...
+
+# Each fuzz target briefly, so CI catches regressions in the parsers and table builders.
+fuzz-smoke:
+	@for t in $$($(GO) test -list '^Fuzz' ./packet/ | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./packet/ || exit 1; done
+	@for t in $$($(GO) test -list '^Fuzz' ./lb/sched/ | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./lb/sched/ || exit 1; done
+
+fuzz:
+	$(MAKE) fuzz-smoke FUZZTIME=5m
+
+# Go benchmarks of the hot path (ns/packet, allocations, B/conn). BENCHTIME to lengthen.
+BENCHTIME ?= 1s
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./packet/ ./lb/... | tee bench.txt
+
+clean:
+	rm -rf bin bench.txt

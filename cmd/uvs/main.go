@@ -1,0 +1,42 @@
+// Command uvs is the userspace virtual server. Until the data plane's ports and the lab land,
+// it offers `uvs demo`: the load-balancing engine driven by simulated traffic.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `usage: uvs <command> [flags]
+
+commands:
+  demo      run the engine on an embedded scenario (clients -> VIP -> 3 real servers,
+            a real-server failure mid-run) and print what it did
+  version   print the version
+`
+
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "demo":
+		return runDemo(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "uvs", version)
+		return 0
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "uvs: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}

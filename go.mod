@@ -1,0 +1,3 @@
+module github.com/uvs-lb/uvs
+
+go 1.24

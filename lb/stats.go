@@ -1,0 +1,92 @@
+package lb
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// counterShards spreads per-packet counter updates over cache lines, one per worker slot, so
+// two port loops on two cores never write the same line.
+const counterShards = 8
+
+type counterLine struct {
+	conns, inPkts, outPkts, inBytes, outBytes atomic.Uint64
+	_                                         [24]byte // pad to 64 bytes
+}
+
+// Counters are the per-service and per-real-server totals IPVS keeps: connections, packets
+// and bytes in each direction. Written by workers without locks, read at any time.
+type Counters struct {
+	lines [counterShards]counterLine
+}
+
+// Stats is a snapshot of Counters.
+type Stats struct {
+	Conns, InPkts, OutPkts, InBytes, OutBytes uint64
+}
+
+func (c *Counters) packet(slot int, dir Dir, bytes int) {
+	l := &c.lines[slot&(counterShards-1)]
+	if dir == DirIn {
+		l.inPkts.Add(1)
+		l.inBytes.Add(uint64(bytes))
+	} else {
+		l.outPkts.Add(1)
+		l.outBytes.Add(uint64(bytes))
+	}
+}
+
+func (c *Counters) conn(slot int) { c.lines[slot&(counterShards-1)].conns.Add(1) }
+
+// Snapshot sums the shards.
+func (c *Counters) Snapshot() Stats {
+	var s Stats
+	for i := range c.lines {
+		l := &c.lines[i]
+		s.Conns += l.conns.Load()
+		s.InPkts += l.inPkts.Load()
+		s.OutPkts += l.outPkts.Load()
+		s.InBytes += l.inBytes.Load()
+		s.OutBytes += l.outBytes.Load()
+	}
+	return s
+}
+
+// Rates are per-second averages with IPVS's estimator semantics (ip_vs_est): a sample every
+// EstimatorInterval, folded into a moving average with weight 1/4.
+type Rates struct {
+	CPS, InPPS, OutPPS, InBPS, OutBPS float64
+}
+
+// EstimatorInterval is IPVS's rate-sampling period.
+const EstimatorInterval = 2 * time.Second
+
+// estimator turns successive Stats snapshots into Rates. Owned by the engine's maintenance
+// (under Engine.mu); readers go through the engine.
+type estimator struct {
+	last   Stats
+	lastAt int64
+	avg    Rates
+	primed bool
+}
+
+func (e *estimator) sample(s Stats, now int64) {
+	if !e.primed {
+		e.last, e.lastAt, e.primed = s, now, true
+		return
+	}
+	dt := float64(now-e.lastAt) / float64(time.Second)
+	if dt <= 0 {
+		return
+	}
+	fold := func(avg *float64, cur, last uint64) {
+		rate := float64(cur-last) / dt
+		*avg += (rate - *avg) / 4
+	}
+	fold(&e.avg.CPS, s.Conns, e.last.Conns)
+	fold(&e.avg.InPPS, s.InPkts, e.last.InPkts)
+	fold(&e.avg.OutPPS, s.OutPkts, e.last.OutPkts)
+	fold(&e.avg.InBPS, s.InBytes, e.last.InBytes)
+	fold(&e.avg.OutBPS, s.OutBytes, e.last.OutBytes)
+	e.last, e.lastAt = s, now
+}

@@ -1,0 +1,213 @@
+package lb
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/uvs-lb/uvs/lb/sched"
+	"github.com/uvs-lb/uvs/packet"
+)
+
+// Table is one immutable, compiled version of the configuration. The engine publishes it
+// through an atomic pointer; a worker loads it once per batch and never takes a lock to read
+// it. Every change (reload, health transition, weight change) compiles a new Table.
+type Table struct {
+	services    map[svcKey]*Service
+	portZero    bool // some service listens on port 0: try (proto, VIP, 0) after a miss
+	vips        map[vipKey]struct{}
+	sloppyTCP   bool
+	marks       classifier
+	dests       []destSlot // by Dest.id; includes servers that left but still hold connections
+	expireNoDst bool
+	expireQuiet bool
+	reuseMode   int
+	version     uint64
+}
+
+// destSlot is what a Table knows of a real server id: the server and, when it is in this
+// version's configuration, the service it belongs to.
+type destSlot struct {
+	d   *Dest
+	svc *Service // nil: the server left the configuration; its connections drain
+	idx int      // index in svc.dests
+}
+
+type vipKey struct {
+	family packet.Family
+	addr   [16]byte
+}
+
+type svcKey struct {
+	proto  uint8
+	family packet.Family
+	port   uint16
+	mark   uint32
+	addr   [16]byte
+}
+
+func (s *ServiceConfig) key() svcKey {
+	if s.Mark != 0 {
+		return svcKey{mark: s.Mark, family: s.family()}
+	}
+	k := svcKey{proto: s.Proto, port: s.Port}
+	k.family = packet.AddrTo(s.VIP, &k.addr)
+	return k
+}
+
+// Service is one virtual service in one Table version.
+type Service struct {
+	cfg     ServiceConfig
+	key     svcKey
+	ident   *serviceIdent // counters that survive recompiles
+	sched   sched.Scheduler
+	dests   []*Dest
+	methods []Method
+	sorry   *Dest
+	// thresholds lists the dests with connection thresholds, whose OVERLOAD flag the engine
+	// re-evaluates before scheduling (usually empty).
+	thresholds  []int
+	persistMask [16]byte
+	localPorts  [2]uint16
+}
+
+// Config returns the service's configuration.
+func (s *Service) Config() *ServiceConfig { return &s.cfg }
+
+// Counters returns the service's live counters.
+func (s *Service) Counters() *Counters { return &s.ident.counters }
+
+// Dests returns the service's real servers in configuration order.
+func (s *Service) Dests() []*Dest { return s.dests }
+
+// serviceIdent is what stays the same for a service across table versions.
+type serviceIdent struct {
+	counters Counters
+	est      estimator
+	seen     uint64 // table version that last contained it
+}
+
+// Dest is one real server of one service. Its identity (and so its counters and connection
+// counts) survives recompiles as long as the same service keeps the same address and port.
+type Dest struct {
+	id     uint32
+	Addr   netip.Addr
+	Port   uint16
+	counts sched.Counts
+	ctrs   Counters
+	est    estimator
+	svc    svcKey
+	// control-plane bookkeeping (under Engine.mu)
+	seen      uint64 // table version that last contained it
+	goneSince int64  // when it left the configuration (for id reuse), 0 while present
+	weight    int32  // weight in the newest table
+	thresh    [2]uint32
+	method    Method
+}
+
+// ID is the engine's id of the server (stable while it holds connections).
+func (d *Dest) ID() uint32 { return d.id }
+
+// Counts are the live connection counts schedulers read (ActiveConn, InActConn, persistent).
+func (d *Dest) Counts() *sched.Counts { return &d.counts }
+
+// Counters returns the server's traffic counters.
+func (d *Dest) Counters() *Counters { return &d.ctrs }
+
+// Weight is the server's weight in the newest compiled table.
+func (d *Dest) Weight() int32 { return d.weight }
+
+// Method is the server's forwarding method in the newest compiled table.
+func (d *Dest) Method() Method { return d.method }
+
+// Services returns the table's services in no particular order.
+func (t *Table) Services() []*Service {
+	out := make([]*Service, 0, len(t.services))
+	for _, s := range t.services {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Version is the table's generation number, increasing with every compile.
+func (t *Table) Version() uint64 { return t.version }
+
+// lookup finds the service for the first packet of a connection, in IPVS's order: firewall
+// mark, then (proto, VIP, port), then (proto, VIP, 0).
+func (t *Table) lookup(k *packet.FlowKey) *Service {
+	if m := t.marks.mark(k); m != 0 {
+		if s := t.services[svcKey{mark: m, family: k.Family}]; s != nil {
+			return s
+		}
+	}
+	sk := svcKey{proto: k.Proto, family: k.Family, port: k.DstPort, addr: k.Dst}
+	if s := t.services[sk]; s != nil {
+		return s
+	}
+	if t.portZero {
+		sk.port = 0
+		return t.services[sk]
+	}
+	return nil
+}
+
+// dest returns the slot of a real-server id, or nil.
+func (t *Table) dest(id uint32) *destSlot {
+	if int(id) < len(t.dests) && t.dests[id].d != nil {
+		return &t.dests[id]
+	}
+	return nil
+}
+
+// Dest returns the real server with the given id, or nil.
+func (t *Table) Dest(id uint32) *Dest {
+	if s := t.dest(id); s != nil {
+		return s.d
+	}
+	return nil
+}
+
+func buildScheduler(cfg *ServiceConfig, dests []*Dest) (sched.Scheduler, error) {
+	name := cfg.Scheduler
+	if name == "" {
+		name = DefaultScheduler
+	}
+	sd := make([]sched.Dest, len(dests))
+	for i, d := range dests {
+		sd[i] = sched.Dest{Addr: d.Addr, Port: d.Port, Weight: d.weight, Counts: &d.counts}
+	}
+	s, err := sched.New(name, sd, cfg.SchedFlags, sched.Options{MHTableSize: cfg.MHTableSize})
+	if err != nil {
+		return nil, fmt.Errorf("scheduler %q: %w", name, err)
+	}
+	return s, nil
+}
+
+func makeMask(fam packet.Family, bits int) [16]byte {
+	var m [16]byte
+	n := 16
+	if fam == packet.FamilyIPv4 {
+		n = 4
+		if bits == 0 {
+			bits = 32
+		}
+	} else if bits == 0 {
+		bits = 128
+	}
+	for i := 0; i < n; i++ {
+		switch {
+		case bits >= 8:
+			m[i] = 0xff
+			bits -= 8
+		case bits > 0:
+			m[i] = byte(0xff << (8 - bits))
+			bits = 0
+		}
+	}
+	return m
+}
+
+func addrArray(a netip.Addr) [16]byte {
+	var b [16]byte
+	packet.AddrTo(a, &b)
+	return b
+}

@@ -1,0 +1,372 @@
+package lb
+
+import (
+	"sync/atomic"
+
+	"github.com/uvs-lb/uvs/lb/conntab"
+	"github.com/uvs-lb/uvs/lb/sched"
+	"github.com/uvs-lb/uvs/packet"
+)
+
+// localPortTries bounds the search for a free full-NAT local port per new connection.
+const localPortTries = 32
+
+// Worker runs the data path for one port loop. It is not safe for concurrent use: give each
+// goroutine its own (they share the Engine).
+type Worker struct {
+	e    *Engine
+	slot int // counter shard
+
+	// WorkerStats, written only by this worker, read by anyone.
+	forwarded, passed, newConns atomic.Uint64
+	drops                       [NumDropReasons]atomic.Uint64
+
+	in  sched.Input
+	key packet.FlowKey
+}
+
+// WorkerStats is a snapshot of one worker's verdict counts.
+type WorkerStats struct {
+	Forwarded, Passed, NewConns uint64
+	Drops                       [NumDropReasons]uint64
+}
+
+// NewWorker returns a worker bound to e.
+func (e *Engine) NewWorker() *Worker {
+	return &Worker{e: e, slot: int(e.workers.Add(1) - 1)}
+}
+
+// Stats returns the worker's counts.
+func (w *Worker) Stats() WorkerStats {
+	s := WorkerStats{Forwarded: w.forwarded.Load(), Passed: w.passed.Load(), NewConns: w.newConns.Load()}
+	for i := range s.Drops {
+		s.Drops[i] = w.drops[i].Load()
+	}
+	return s
+}
+
+// Process parses frames[i] into pkts[i] and decides out[i] for each, at time now (one clock
+// reading per batch). pkts and out must be at least as long as frames. It loads the published
+// table once, takes no global lock and does not allocate.
+func (w *Worker) Process(frames [][]byte, pkts []packet.Packet, out []Verdict, now int64) {
+	t := w.e.table.Load()
+	for i, f := range frames {
+		p, v := &pkts[i], &out[i]
+		*v = Verdict{}
+		if err := packet.Parse(f, p); err != nil {
+			w.drop(v, DropMalformed)
+			continue
+		}
+		w.decide(t, p, v, now)
+		switch v.Action {
+		case ActForward:
+			w.forwarded.Add(1)
+		case ActPass:
+			w.passed.Add(1)
+		}
+	}
+}
+
+// Decide decides one already-parsed packet (for callers that parse themselves, such as the
+// receive side of a tunnel).
+func (w *Worker) Decide(p *packet.Packet, v *Verdict, now int64) {
+	*v = Verdict{}
+	w.decide(w.e.table.Load(), p, v, now)
+}
+
+func (w *Worker) drop(v *Verdict, r DropReason) {
+	v.Action, v.Reason = ActDrop, r
+	w.drops[r].Add(1)
+}
+
+func (w *Worker) decide(t *Table, p *packet.Packet, v *Verdict, now int64) {
+	if p.Key.Family == packet.FamilyNone {
+		return // ARP and other non-IP: the host stack's business
+	}
+	if p.Flags&packet.FlagICMPError != 0 {
+		w.icmpError(t, p, v, now)
+		return
+	}
+	switch p.Key.Proto {
+	case packet.ProtoTCP, packet.ProtoUDP:
+	default:
+		return // ICMP echo, VRRP, tunnels to the appliance...: the host stack answers
+	}
+	if p.Flags&packet.FlagL4 == 0 {
+		// A non-first fragment carries no ports. Fragments of virtual-service traffic are
+		// dropped (and counted) until reassembly exists; the rest is the host's.
+		if p.Flags&packet.FlagFragment != 0 && t.isVIP(&p.Key) {
+			w.drop(v, DropFragment)
+		}
+		return
+	}
+	c := &v.Conn
+	dir, ok := w.e.conns.Lookup(&p.Key, p.TCPFlags, now, c)
+	if ok && dir == DirIn && w.reschedule(t, p, c) {
+		ok = false
+	}
+	if ok {
+		w.existing(t, p, v, dir)
+		return
+	}
+	svc := t.lookup(&p.Key)
+	if svc == nil {
+		return // not a virtual service and no connection: the host stack answers (RST, port unreachable)
+	}
+	if p.Flags&packet.FlagFragment != 0 {
+		w.drop(v, DropFragment)
+		return
+	}
+	// Only a packet that may open a connection schedules one (IPVS: SYN without RST, or any
+	// non-RST segment with sloppy_tcp); any other TCP segment goes to the host, which answers
+	// with RST, as IPVS leaves it to the local stack.
+	if p.Key.Proto == packet.ProtoTCP &&
+		(p.TCPFlags&packet.TCPRst != 0 || (p.TCPFlags&packet.TCPSyn == 0 && !t.sloppyTCP)) {
+		return
+	}
+	w.newConn(t, svc, p, v, now)
+}
+
+// reschedule applies conn_reuse_mode and expire_nodest_conn to a new SYN that hit an old
+// connection (a client reusing its port). It reports whether the old entry was expired so the
+// packet is scheduled afresh.
+func (w *Worker) reschedule(t *Table, p *packet.Packet, c *conntab.Conn) bool {
+	if t.reuseMode == 0 || p.Key.Proto != packet.ProtoTCP || p.TCPFlags&(packet.TCPSyn|packet.TCPAck|packet.TCPRst|packet.TCPFin) != packet.TCPSyn {
+		return false
+	}
+	resched := false
+	if s := t.dest(c.Dest); t.expireNoDst && s != nil && (s.svc == nil || s.d.weight == 0) {
+		resched = true
+	} else if c.Prev == conntab.StateTimeWait || // the state before this SYN moved it
+		(t.reuseMode&2 != 0 && c.Prev == conntab.StateFinWait && c.Flags&conntab.FlagInputOnly != 0) {
+		resched = true
+	}
+	if resched {
+		w.e.conns.Delete(c.Self)
+	}
+	return resched
+}
+
+// existing forwards a packet of a known connection.
+func (w *Worker) existing(t *Table, p *packet.Packet, v *Verdict, dir Dir) {
+	c := &v.Conn
+	s := t.dest(c.Dest)
+	if s != nil && s.svc == nil && t.expireNoDst {
+		w.e.conns.Delete(c.Self)
+		w.drop(v, DropNoDest)
+		return
+	}
+	v.Action, v.Method, v.Dir = ActForward, Method(c.Method), dir
+	if s != nil {
+		s.d.ctrs.packet(w.slot, dir, p.Len)
+		if s.svc != nil {
+			s.svc.ident.counters.packet(w.slot, dir, p.Len)
+		}
+	}
+}
+
+// icmpError finds the connection an ICMP error is about from the embedded header (the packet
+// that caused it, travelling the other way) and forwards it with that connection.
+func (w *Worker) icmpError(t *Table, p *packet.Packet, v *Verdict, now int64) {
+	if p.Inner.L4Off == 0 {
+		return
+	}
+	w.key = p.Inner.Key.Reverse()
+	dir, ok := w.e.conns.Lookup(&w.key, 0, now, &v.Conn)
+	if !ok {
+		return
+	}
+	v.ICMPError = true
+	w.existing(t, p, v, dir)
+}
+
+// newConn schedules a new connection for svc: persistence, scheduler, sorry server, insert.
+func (w *Worker) newConn(t *Table, svc *Service, p *packet.Packet, v *Verdict, now int64) {
+	c := &v.Conn
+	var d *Dest
+	var m Method
+	var tmpl conntab.Ref
+	if svc.cfg.Persistence > 0 {
+		d, m, tmpl = w.persist(t, svc, p, now)
+	} else {
+		d, m = w.schedule(svc, p)
+	}
+	if d == nil {
+		w.drop(v, DropNoServer)
+		v.Action = ActReject
+		return
+	}
+	k := &p.Key
+	*c = conntab.Conn{
+		Family: k.Family, Proto: k.Proto, Method: uint8(m), Dest: d.id, Tmpl: tmpl,
+		CAddr: k.Src, CPort: k.SrcPort, VAddr: k.Dst, VPort: k.DstPort,
+		DAddr: addrArray(d.Addr), DPort: d.Port,
+	}
+	if c.DPort == 0 {
+		c.DPort = k.DstPort
+	}
+	if m.InputOnly() {
+		c.Flags |= conntab.FlagInputOnly
+	}
+	v.Action, v.Method, v.Dir = ActForward, m, DirIn
+	if svc.cfg.OnePacket && k.Proto == packet.ProtoUDP {
+		// One-packet scheduling: forward without remembering the connection.
+		if m == MethodFullNAT && !w.pickLocal(svc, c, 0) {
+			w.drop(v, DropNoLocalPort)
+			return
+		}
+		w.counted(svc, d, p)
+		return
+	}
+	if r := w.insert(svc, c, m, p, now); r != DropNone {
+		w.drop(v, r)
+		return
+	}
+	w.counted(svc, d, p)
+}
+
+func (w *Worker) counted(svc *Service, d *Dest, p *packet.Packet) {
+	w.newConns.Add(1)
+	d.ctrs.conn(w.slot)
+	d.ctrs.packet(w.slot, DirIn, p.Len)
+	svc.ident.counters.conn(w.slot)
+	svc.ident.counters.packet(w.slot, DirIn, p.Len)
+}
+
+// insert adds c to the connection table, choosing a full-NAT local endpoint when needed.
+// On a lost race the winner's entry replaces c, which is the right one to forward with.
+func (w *Worker) insert(svc *Service, c *conntab.Conn, m Method, p *packet.Packet, now int64) DropReason {
+	for try := 0; ; try++ {
+		if m == MethodFullNAT && (try == localPortTries || !w.pickLocal(svc, c, try)) {
+			return DropNoLocalPort
+		}
+		switch err := w.e.conns.Insert(c, p.TCPFlags, 0, now); err {
+		case nil, conntab.ErrExists:
+			return DropNone
+		case conntab.ErrReplyExists:
+			if m != MethodFullNAT {
+				// A real server endpoint already talks to this client endpoint through
+				// another service: the reply could not be told apart.
+				return DropTableFull
+			}
+		default: // ErrFull
+			return DropTableFull
+		}
+	}
+}
+
+// pickLocal chooses the full-NAT local address (by client address, so a client keeps one)
+// and the try-th local port that lands in the connection's shard.
+func (w *Worker) pickLocal(svc *Service, c *conntab.Conn, try int) bool {
+	la := svc.cfg.LocalAddrs
+	if len(la) == 0 {
+		return false
+	}
+	h := packet.HashAddr(0, &c.CAddr)
+	packet.AddrTo(la[h%uint64(len(la))], &c.LAddr)
+	c.Flags |= conntab.FlagFullNAT
+	lo, hi := svc.localPorts[0], svc.localPorts[1]
+	// Start at a point derived from the client port so concurrent clients spread over the
+	// range instead of all probing its first ports.
+	span := (int(hi) - int(lo) + 1) / w.e.conns.Shards()
+	if span < 1 {
+		span = 1
+	}
+	n := (int(c.CPort) + try) % span
+	port, ok := w.e.conns.LocalPort(c, lo, hi, n)
+	if !ok {
+		port, ok = w.e.conns.LocalPort(c, lo, hi, 0)
+	}
+	c.LPort = port
+	return ok
+}
+
+// schedule asks svc's scheduler for a server, falling back to the sorry server.
+func (w *Worker) schedule(svc *Service, p *packet.Packet) (*Dest, Method) {
+	svc.refreshOverload()
+	in := &w.in
+	in.Src, in.Dst = p.Key.SrcAddr(), p.Key.DstAddr()
+	in.SrcPort, in.DstPort, in.Proto = p.Key.SrcPort, p.Key.DstPort, p.Key.Proto
+	if i := svc.sched.Pick(in); i >= 0 {
+		return svc.dests[i], svc.methods[i]
+	}
+	if svc.sorry != nil && svc.sorry.weight > 0 {
+		return svc.sorry, svc.sorry.method
+	}
+	return nil, 0
+}
+
+// persist implements IPVS persistence: a template keyed by the client's masked address pins
+// its connections to one server; a template whose server left (or is quiesced, with
+// expire_quiescent_template) is dropped and the client scheduled afresh.
+func (w *Worker) persist(t *Table, svc *Service, p *packet.Packet, now int64) (*Dest, Method, conntab.Ref) {
+	k := &w.key
+	*k = packet.FlowKey{Family: p.Key.Family}
+	for i := range k.Src {
+		k.Src[i] = p.Key.Src[i] & svc.persistMask[i]
+	}
+	if svc.cfg.Mark != 0 {
+		k.Dst[0], k.Dst[1], k.Dst[2], k.Dst[3] = byte(svc.cfg.Mark>>24), byte(svc.cfg.Mark>>16), byte(svc.cfg.Mark>>8), byte(svc.cfg.Mark)
+	} else {
+		k.Proto, k.Dst, k.DstPort = p.Key.Proto, p.Key.Dst, svc.cfg.Port
+	}
+	var tc conntab.Conn
+	tab := w.e.conns
+	if tab.LookupTemplate(k, now, &tc) {
+		if s := t.dest(tc.Dest); s != nil && s.svc == svc && !(t.expireQuiet && s.d.weight == 0) {
+			tab.Touch(tc.Self, svc.cfg.Persistence, now)
+			return s.d, methodOf(s), tc.Self
+		}
+		tab.Delete(tc.Self)
+	}
+	d, m := w.schedule(svc, p)
+	if d == nil {
+		return nil, 0, 0
+	}
+	tc = conntab.Conn{
+		Family: k.Family, Proto: k.Proto, Flags: conntab.FlagTemplate, Method: uint8(m), Dest: d.id,
+		CAddr: k.Src, VAddr: k.Dst, VPort: k.DstPort, DAddr: addrArray(d.Addr), DPort: d.Port,
+	}
+	switch err := tab.Insert(&tc, 0, svc.cfg.Persistence, now); err {
+	case nil:
+	case conntab.ErrExists: // another worker made it first: follow its choice
+		if s := t.dest(tc.Dest); s != nil {
+			return s.d, methodOf(s), tc.Self
+		}
+		return d, m, 0
+	default:
+		return d, m, 0 // table full: serve the connection without persistence
+	}
+	return d, m, tc.Self
+}
+
+func methodOf(s *destSlot) Method {
+	if s.idx >= 0 && s.svc != nil {
+		return s.svc.methods[s.idx]
+	}
+	return s.d.method
+}
+
+// refreshOverload applies IPVS's threshold hysteresis to the servers that have thresholds:
+// OVERLOAD is set at Upper connections and cleared below Lower (or 3/4 of Upper).
+func (s *Service) refreshOverload() {
+	for _, i := range s.thresholds {
+		d := s.dests[i]
+		c := &d.counts
+		n := uint32(c.Active.Load() + c.Inactive.Load())
+		up, low := d.thresh[0], d.thresh[1]
+		if c.Overloaded.Load() {
+			if (low != 0 && n < low) || (low == 0 && n*4 < up*3) {
+				c.Overloaded.Store(false)
+			}
+		} else if n >= up {
+			c.Overloaded.Store(true)
+		}
+	}
+}
+
+// isVIP reports whether a packet is addressed to a virtual service's address.
+func (t *Table) isVIP(k *packet.FlowKey) bool {
+	_, ok := t.vips[vipKey{k.Family, k.Dst}]
+	return ok
+}
