@@ -54,7 +54,13 @@ func (w *Worker) Process(frames [][]byte, pkts []packet.Packet, out []Verdict, n
 		p, v := &pkts[i], &out[i]
 		*v = Verdict{}
 		if err := packet.Parse(f, p); err != nil {
-			w.drop(v, DropMalformed)
+			// Not IP (LLDP...) or IP the parser does not take apart: the host stack's to
+			// judge. Broken headers are dropped here and counted.
+			if err == packet.ErrNotIP || err == packet.ErrUnsupported {
+				w.passed.Add(1)
+			} else {
+				w.drop(v, DropMalformed)
+			}
 			continue
 		}
 		w.decide(t, p, v, now)

@@ -173,8 +173,8 @@ func SCTPChecksum(seg []byte) uint32 {
 
 // ChecksumsValid reports whether the checksums of a parsed packet verify by full
 // recomputation: the IPv4 header checksum and, when the whole L4 segment is in the frame (not
-// a fragment), the TCP, UDP, SCTP, ICMP or ICMPv6 checksum. An IPv4 UDP checksum of 0 ("none")
-// counts as valid. It is for tests, tools and slow paths: the forwarding path never verifies.
+// a fragment), the TCP, UDP, SCTP, ICMP or ICMPv6 checksum. A UDP checksum field of 0 is valid
+// over IPv4 ("none") and invalid over IPv6. It is for tests, tools and slow paths: the forwarding path never verifies.
 // IPv6 pseudo-headers use the destination field, so a packet with a routing header still
 // underway (segments left > 0) reports invalid.
 func ChecksumsValid(frame []byte, p *Packet) bool {
@@ -195,8 +195,10 @@ func ChecksumsValid(frame []byte, p *Packet) bool {
 	switch p.Key.Proto {
 	case ProtoUDP:
 		seg = seg[:UDP(seg).Length()]
-		if p.Key.Family == FamilyIPv4 && UDP(seg).Checksum() == 0 {
-			return true
+		if UDP(seg).Checksum() == 0 {
+			// "None" over IPv4. Over IPv6 a receiver discards it (RFC 8200 8.1) even when
+			// the sum works out, as it does for a datagram whose checksum is 0 (sent as 0xFFFF).
+			return p.Key.Family == FamilyIPv4
 		}
 	case ProtoSCTP:
 		return SCTP(seg).Checksum() == SCTPChecksum(seg)

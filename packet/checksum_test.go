@@ -209,3 +209,25 @@ func TestChecksumsValidUDPZero(t *testing.T) {
 		t.Error("IPv6 UDP without checksum is invalid")
 	}
 }
+
+// TestChecksumsValidUDP6ZeroField is the input FuzzParse found: an IPv6 UDP datagram whose
+// checksum computes to 0, carrying 0 instead of 0xFFFF. The sum verifies, the datagram does not.
+func TestChecksumsValidUDP6ZeroField(t *testing.T) {
+	f := []byte("000000000000\x86\xdda000\x004\x110 \x01\r\xb8\x00\x02\x00\x00\x00\x00\x00\x00x\x95\x00\x10 \x01\r\xb8" +
+		"\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x05\x00\x01\x17\xc0\x004\x00\x00\x00\x04\x00\x00E\x00\x00(\x124\x00" +
+		"\x00@\x06|W\xc63d\a\xc0\x00\x02\n\x00\x01\x00P\x01\x02\x03\x04\n\v\f\rP\x02\xff\xff\xa9.\x00\x00")
+	var p Packet
+	if err := Parse(f, &p); err != nil {
+		t.Fatal(err)
+	}
+	if ChecksumsValid(f, &p) {
+		t.Fatal("IPv6 UDP checksum field 0 accepted")
+	}
+	FillChecksums(f, &p)
+	if ck := UDP(f[p.L4Off:]).Checksum(); ck != 0xFFFF || !ChecksumsValid(f, &p) {
+		t.Fatalf("FillChecksums wrote %#04x", ck)
+	}
+	if err := RewriteDst6(f, &p, rs6, 4242); err != nil || !ChecksumsValid(f, &p) {
+		t.Fatal("rewrite of a 0xFFFF checksum")
+	}
+}
