@@ -210,16 +210,27 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 	// Weights and methods are read by schedulers at build time; stage them on the dests
 	// only now that every service is known, and roll back if a scheduler refuses.
 	old := make([]pending, len(updates))
+	lastWeights := make([]int32, len(updates))
 	for i, u := range updates {
 		old[i] = pending{d: u.d, weight: u.d.weight, method: u.d.method, thresh: u.d.thresh}
+		lastWeights[i] = u.d.lastWeight
 		u.d.weight, u.d.method, u.d.thresh = u.weight, u.method, u.thresh
+		if u.weight > 0 {
+			u.d.lastWeight = u.weight
+		}
 	}
+	running := e.table.Load()
 	for _, s := range t.services {
-		sc, err := buildScheduler(&s.cfg, s.dests)
+		var prev sched.Scheduler
+		if ps := running.services[s.key]; ps != nil {
+			prev = ps.sched
+		}
+		sc, err := buildScheduler(&s.cfg, s.dests, prev, e.clock.Now)
 		if err != nil {
 			for i := len(old) - 1; i >= 0; i-- {
 				o := old[i]
 				o.d.weight, o.d.method, o.d.thresh = o.weight, o.method, o.thresh
+				o.d.lastWeight = lastWeights[i]
 			}
 			undo()
 			return nil, fmt.Errorf("service %s: %w", &s.cfg, err)

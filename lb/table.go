@@ -100,8 +100,11 @@ type Dest struct {
 	seen      uint64 // table version that last contained it
 	goneSince int64  // when it left the configuration (for id reuse), 0 while present
 	weight    int32  // weight in the newest table
-	thresh    [2]uint32
-	method    Method
+	// lastWeight is the last nonzero weight (IPVS last_weight): Maglev builds its table
+	// from it, so quiescing a server does not move other servers' clients.
+	lastWeight int32
+	thresh     [2]uint32
+	method     Method
 }
 
 // ID is the engine's id of the server (stable while it holds connections).
@@ -166,16 +169,19 @@ func (t *Table) Dest(id uint32) *Dest {
 	return nil
 }
 
-func buildScheduler(cfg *ServiceConfig, dests []*Dest) (sched.Scheduler, error) {
+// buildScheduler builds the scheduler of one service version. prev, the scheduler of the
+// service's previous version (or nil), hands over what IPVS keeps across edits: the rr/wrr
+// position and the lblc/lblcr caches.
+func buildScheduler(cfg *ServiceConfig, dests []*Dest, prev sched.Scheduler, now func() int64) (sched.Scheduler, error) {
 	name := cfg.Scheduler
 	if name == "" {
 		name = DefaultScheduler
 	}
 	sd := make([]sched.Dest, len(dests))
 	for i, d := range dests {
-		sd[i] = sched.Dest{Addr: d.Addr, Port: d.Port, Weight: d.weight, Counts: &d.counts}
+		sd[i] = sched.Dest{Addr: d.Addr, Port: d.Port, Weight: d.weight, LastWeight: d.lastWeight, Counts: &d.counts}
 	}
-	s, err := sched.New(name, sd, cfg.SchedFlags, sched.Options{MHTableSize: cfg.MHTableSize})
+	s, err := sched.New(name, sd, cfg.SchedFlags, sched.Options{MHTableSize: cfg.MHTableSize, Prev: prev, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("scheduler %q: %w", name, err)
 	}

@@ -21,10 +21,11 @@ func benchInputs() []Input {
 	return in
 }
 
+// benchDests are 8 servers, all usable and all busy (so that nq cannot stop at an idle one).
 func benchDests() []Dest {
 	ds := mkDests(1, 2, 3, 4, 1, 2, 3, 4)
 	for i := range ds {
-		ds[i].Counts.Active.Store(int32(i * 3 % 7))
+		ds[i].Counts.Active.Store(int32(1 + i*3%7))
 		ds[i].Counts.Inactive.Store(int32(i * 5 % 11))
 	}
 	return ds

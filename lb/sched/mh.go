@@ -19,13 +19,14 @@ const (
 // slots (offset and skip from two hashes of its address and port) and the servers take turns
 // claiming their next free preferred slot until the table is full; the source address (and
 // with mh-port the source port) picks the slot. Removing one of N servers moves little more
-// than the 1/N of clients that must move.
+// than the 1/N of clients that must move (TestMHDisruption measures it: at the default size,
+// under 2 points more for pools of up to 20 servers; larger pools want a larger table).
 //
 // Weights are honoured as IPVS does: each server claims weight/gcd slots per turn, shifted
 // right so that the largest takes at most about √M per turn. The table is built from each
 // server's last positive weight (Dest.LastWeight), so a quiesced server keeps its slots.
-// An unusable server in the slot means no server; with mh-fallback IPVS rehashes the
-// client with offsets 1, 2, … until it finds a usable one.
+// An unusable server in the slot means no server; with mh-fallback the client is rehashed
+// with a series of offsets, as IPVS does, until a slot with a usable server turns up.
 type mh struct {
 	dests    []Dest
 	table    []int32 // server index per slot; all -1 when no server has a weight

@@ -15,11 +15,16 @@
 // Live connection counts come from Counts, which the engine updates and which outlive any one
 // scheduler. Weights are fixed per scheduler: a weight change builds a new scheduler, and
 // Options.Prev lets the new one inherit what IPVS keeps across such edits (the rr position,
-// the lblc/lblcr caches).
+// the wrr threshold, the lblc/lblcr caches).
+//
+// The order of the servers given to New is IPVS's list order: it decides ties, rotations
+// and how tables are filled. (The kernel puts each server it adds first in its list; the
+// order ipvsadm -Ln prints is the list order.)
 //
 // Hashing schedulers (dh, sh, mh) use IPVS's own hash functions and constants, with no
 // per-process seed, so the same server list picks the same server for the same client after
-// a restart, on every uvs instance, and as a kernel IPVS director would.
+// a restart and on every uvs instance — and, given the servers in the same order, as a kernel
+// IPVS director does.
 package sched
 
 import (
@@ -113,10 +118,11 @@ type Options struct {
 	// CacheExpiration is how long an unused lblc/lblcr entry lives, and how often an lblcr
 	// server set may shrink. 0 means DefaultCacheExpiration.
 	CacheExpiration time.Duration
-	// Prev is the scheduler this one replaces for the same service, or nil. rr continues
-	// after the server Prev picked last; lblc/lblcr take over Prev's cache (entries whose
-	// server is gone are dropped), as IPVS keeps them across server list edits. Prev must
-	// have been built by New; a Prev of another kind is ignored.
+	// Prev is the scheduler this one replaces for the same service, or nil. What IPVS keeps
+	// when servers or weights change carries over: rr continues after the server Prev picked
+	// last, wrr keeps its threshold, lblc/lblcr take over Prev's cache (entries whose server
+	// left are dropped; with an unchanged server list the cache is shared, not copied).
+	// A Prev of another scheduler is ignored. Prev stays usable.
 	Prev Scheduler
 }
 
