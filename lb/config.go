@@ -132,6 +132,21 @@ func protoName(p uint8) string {
 func (c *Config) validate() error {
 	var errs []error
 	seen := make(map[svcKey]bool)
+	vips := make(map[netip.Addr]bool)
+	for i := range c.Services {
+		if c.Services[i].Mark == 0 {
+			vips[c.Services[i].VIP] = true
+		}
+	}
+	for i := range c.Services {
+		// A local (full-NAT) address must not be a VIP: replies to it would be taken for
+		// new inbound traffic.
+		for _, a := range c.Services[i].LocalAddrs {
+			if vips[a] {
+				errs = append(errs, fmt.Errorf("service %d (%s): local address %s is a virtual address", i, &c.Services[i], a))
+			}
+		}
+	}
 	for i := range c.Services {
 		s := &c.Services[i]
 		if err := s.validate(); err != nil {

@@ -136,7 +136,8 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 		expireQuiet: cfg.ExpireQuiescentTemplate,
 		reuseMode:   cfg.ConnReuseMode,
 		sloppyTCP:   cfg.SloppyTCP,
-		vips:        make(map[vipKey]struct{}),
+		vips:        make(map[vipKey]*vipEntry),
+		marked:      make(map[markKey]*Service),
 		version:     version,
 	}
 	type pending struct {
@@ -199,11 +200,16 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 		if sc.Sorry != nil {
 			s.sorry = dest(sk, sc, sc.Sorry)
 		}
-		if sc.Mark == 0 {
-			t.vips[vipKey{sk.family, sk.addr}] = struct{}{}
-			if sc.Port == 0 {
-				t.portZero = true
+		if sc.Mark != 0 {
+			t.marked[markKey{sc.Mark, sk.family}] = s
+		} else {
+			vk := vipKey{sk.family, sk.addr}
+			v := t.vips[vk]
+			if v == nil {
+				v = &vipEntry{}
+				t.vips[vk] = v
 			}
+			v.services = append(v.services, s)
 		}
 		t.services[sk] = s
 	}

@@ -25,18 +25,32 @@ type Stats struct {
 	Conns, InPkts, OutPkts, InBytes, OutBytes uint64
 }
 
-func (c *Counters) packet(slot int, dir Dir, bytes int) {
+// packet counts one packet. A worker that owns its line (the first counterShards workers)
+// is its only writer and needs no locked instruction: a load and a store, each atomic so
+// readers never see torn values. Later workers share lines and add atomically.
+func (c *Counters) packet(slot int, owned bool, dir Dir, bytes int) {
 	l := &c.lines[slot&(counterShards-1)]
-	if dir == DirIn {
-		l.inPkts.Add(1)
-		l.inBytes.Add(uint64(bytes))
-	} else {
-		l.outPkts.Add(1)
-		l.outBytes.Add(uint64(bytes))
+	pkts, byts := &l.inPkts, &l.inBytes
+	if dir != DirIn {
+		pkts, byts = &l.outPkts, &l.outBytes
 	}
+	if owned {
+		pkts.Store(pkts.Load() + 1)
+		byts.Store(byts.Load() + uint64(bytes))
+		return
+	}
+	pkts.Add(1)
+	byts.Add(uint64(bytes))
 }
 
-func (c *Counters) conn(slot int) { c.lines[slot&(counterShards-1)].conns.Add(1) }
+func (c *Counters) conn(slot int, owned bool) {
+	l := &c.lines[slot&(counterShards-1)].conns
+	if owned {
+		l.Store(l.Load() + 1)
+		return
+	}
+	l.Add(1)
+}
 
 // Snapshot sums the shards.
 func (c *Counters) Snapshot() Stats {

@@ -13,8 +13,8 @@ import (
 // it. Every change (reload, health transition, weight change) compiles a new Table.
 type Table struct {
 	services    map[svcKey]*Service
-	portZero    bool // some service listens on port 0: try (proto, VIP, 0) after a miss
-	vips        map[vipKey]struct{}
+	vips        map[vipKey]*vipEntry // the (proto, port) services of each VIP, for one map access per packet
+	marked      map[markKey]*Service
 	sloppyTCP   bool
 	marks       classifier
 	dests       []destSlot // by Dest.id; includes servers that left but still hold connections
@@ -35,6 +35,34 @@ type destSlot struct {
 type vipKey struct {
 	family packet.Family
 	addr   [16]byte
+}
+
+// vipEntry lists the services on one virtual address; a VIP rarely has more than a few, so a
+// scan beats a second map lookup.
+type vipEntry struct {
+	services []*Service
+}
+
+// find returns the service for (proto, port), falling back to the port-zero service.
+func (v *vipEntry) find(proto uint8, port uint16) *Service {
+	var zero *Service
+	for _, s := range v.services {
+		if s.key.proto != proto {
+			continue
+		}
+		if s.key.port == port {
+			return s
+		}
+		if s.key.port == 0 {
+			zero = s
+		}
+	}
+	return zero
+}
+
+type markKey struct {
+	mark   uint32
+	family packet.Family
 }
 
 type svcKey struct {
@@ -137,18 +165,15 @@ func (t *Table) Version() uint64 { return t.version }
 // lookup finds the service for the first packet of a connection, in IPVS's order: firewall
 // mark, then (proto, VIP, port), then (proto, VIP, 0).
 func (t *Table) lookup(k *packet.FlowKey) *Service {
-	if m := t.marks.mark(k); m != 0 {
-		if s := t.services[svcKey{mark: m, family: k.Family}]; s != nil {
-			return s
+	if len(t.marked) > 0 {
+		if m := t.marks.mark(k); m != 0 {
+			if s := t.marked[markKey{m, k.Family}]; s != nil {
+				return s
+			}
 		}
 	}
-	sk := svcKey{proto: k.Proto, family: k.Family, port: k.DstPort, addr: k.Dst}
-	if s := t.services[sk]; s != nil {
-		return s
-	}
-	if t.portZero {
-		sk.port = 0
-		return t.services[sk]
+	if v := t.vips[vipKey{k.Family, k.Dst}]; v != nil {
+		return v.find(k.Proto, k.DstPort)
 	}
 	return nil
 }

@@ -14,8 +14,9 @@ const localPortTries = 32
 // Worker runs the data path for one port loop. It is not safe for concurrent use: give each
 // goroutine its own (they share the Engine).
 type Worker struct {
-	e    *Engine
-	slot int // counter shard
+	e     *Engine
+	slot  int  // counter line
+	owned bool // this worker is the only writer of its counter line
 
 	// WorkerStats, written only by this worker, read by anyone.
 	forwarded, passed, newConns atomic.Uint64
@@ -33,7 +34,8 @@ type WorkerStats struct {
 
 // NewWorker returns a worker bound to e.
 func (e *Engine) NewWorker() *Worker {
-	return &Worker{e: e, slot: int(e.workers.Add(1) - 1)}
+	slot := int(e.workers.Add(1) - 1)
+	return &Worker{e: e, slot: slot, owned: slot < counterShards}
 }
 
 // Stats returns the worker's counts.
@@ -107,7 +109,15 @@ func (w *Worker) decide(t *Table, p *packet.Packet, v *Verdict, now int64) {
 		return
 	}
 	c := &v.Conn
-	dir, ok := w.e.conns.Lookup(&p.Key, p.TCPFlags, now, c)
+	// A packet to a VIP can only be inbound; anything else may be a reply.
+	vipe := t.vips[vipKey{p.Key.Family, p.Key.Dst}]
+	var dir Dir
+	var ok bool
+	if vipe != nil {
+		dir, ok = DirIn, w.e.conns.LookupInbound(&p.Key, p.TCPFlags, now, c)
+	} else {
+		dir, ok = w.e.conns.Lookup(&p.Key, p.TCPFlags, now, c)
+	}
 	if ok && dir == DirIn && w.reschedule(t, p, c) {
 		ok = false
 	}
@@ -115,7 +125,12 @@ func (w *Worker) decide(t *Table, p *packet.Packet, v *Verdict, now int64) {
 		w.existing(t, p, v, dir)
 		return
 	}
-	svc := t.lookup(&p.Key)
+	var svc *Service
+	if len(t.marked) > 0 {
+		svc = t.lookup(&p.Key)
+	} else if vipe != nil {
+		svc = vipe.find(p.Key.Proto, p.Key.DstPort)
+	}
 	if svc == nil {
 		return // not a virtual service and no connection: the host stack answers (RST, port unreachable)
 	}
@@ -164,9 +179,9 @@ func (w *Worker) existing(t *Table, p *packet.Packet, v *Verdict, dir Dir) {
 	}
 	v.Action, v.Method, v.Dir = ActForward, Method(c.Method), dir
 	if s != nil {
-		s.d.ctrs.packet(w.slot, dir, p.Len)
+		s.d.ctrs.packet(w.slot, w.owned, dir, p.Len)
 		if s.svc != nil {
-			s.svc.ident.counters.packet(w.slot, dir, p.Len)
+			s.svc.ident.counters.packet(w.slot, w.owned, dir, p.Len)
 		}
 	}
 }
@@ -233,10 +248,10 @@ func (w *Worker) newConn(t *Table, svc *Service, p *packet.Packet, v *Verdict, n
 
 func (w *Worker) counted(svc *Service, d *Dest, p *packet.Packet) {
 	w.newConns.Add(1)
-	d.ctrs.conn(w.slot)
-	d.ctrs.packet(w.slot, DirIn, p.Len)
-	svc.ident.counters.conn(w.slot)
-	svc.ident.counters.packet(w.slot, DirIn, p.Len)
+	d.ctrs.conn(w.slot, w.owned)
+	d.ctrs.packet(w.slot, w.owned, DirIn, p.Len)
+	svc.ident.counters.conn(w.slot, w.owned)
+	svc.ident.counters.packet(w.slot, w.owned, DirIn, p.Len)
 }
 
 // insert adds c to the connection table, choosing a full-NAT local endpoint when needed.
@@ -373,6 +388,5 @@ func (s *Service) refreshOverload() {
 
 // isVIP reports whether a packet is addressed to a virtual service's address.
 func (t *Table) isVIP(k *packet.FlowKey) bool {
-	_, ok := t.vips[vipKey{k.Family, k.Dst}]
-	return ok
+	return t.vips[vipKey{k.Family, k.Dst}] != nil
 }

@@ -8,8 +8,7 @@ import (
 	"github.com/uvs-lb/uvs/packet"
 )
 
-// entry is one connection or template as stored: 88 bytes, no pointers. The layout is checked
-// by a test (entrySize).
+// entry is one connection or template as stored: 88 bytes (TestEntrySize), no pointers.
 type entry struct {
 	caddr, vaddr, daddr, laddr [16]byte // laddr[:4] holds a template's timeout in ticks
 	cport, vport, dport, lport uint16

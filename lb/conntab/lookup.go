@@ -39,6 +39,21 @@ func (t *Table) Lookup(k *packet.FlowKey, tcpFlags uint8, now int64, out *Conn) 
 	return DirIn, false
 }
 
+// LookupInbound is Lookup restricted to inbound keys, for packets the caller knows are not
+// replies (their destination is a virtual address, which is never a client's or a local
+// endpoint's): it saves the reply-key probe, a cache miss in a large table.
+func (t *Table) LookupInbound(k *packet.FlowKey, tcpFlags uint8, now int64, out *Conn) bool {
+	h := hashTuple(t.seed, k)
+	si := t.ShardOf(&k.Src, k.SrcPort)
+	s := &t.shards[si]
+	s.Lock()
+	defer s.Unlock()
+	if i := s.findIn(tagOf(h), k, false); i != 0 {
+		return t.hit(s, si, i, DirIn, tcpFlags, tickOf(now), out)
+	}
+	return false
+}
+
 // hit accounts a packet to connection i. Caller holds s's lock.
 func (t *Table) hit(s *shard, si int, i uint32, dir Dir, tcpFlags uint8, tick int64, out *Conn) bool {
 	e := s.at(i)
@@ -58,7 +73,11 @@ func (t *Table) hit(s *shard, si int, i uint32, dir Dir, tcpFlags uint8, tick in
 		}
 		t.setState(e, tcpTransition(tbl, e.state, tcpFlags))
 	}
-	e.expires = uint32(tick) + to.of(e.proto, e.state)
+	// Write only when the tick moved: an unchanged cache line is not taken from the other
+	// cores reading this entry, and at packet rates most packets of a flow share a tick.
+	if exp := uint32(tick) + to.of(e.proto, e.state); e.expires != exp {
+		e.expires = exp
+	}
 	e.store(out, t.ref(si, i), tick)
 	out.Prev = prev
 	return true

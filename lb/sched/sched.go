@@ -36,8 +36,8 @@ import (
 // Counts is the live state of one real server that schedulers read and the engine writes.
 // It is shared by every table version in which the server appears.
 type Counts struct {
-	Active     atomic.Int32 // connections in ESTABLISHED (TCP) — IPVS activeconns
-	Inactive   atomic.Int32 // every other connection state — IPVS inactconns
+	Active     atomic.Int32 // IPVS activeconns: TCP in ESTABLISHED, SYN_SENT, SYN_RECV or SYNACK (Linux ≥ 4.10)
+	Inactive   atomic.Int32 // IPVS inactconns: every other state, and all UDP connections
 	Persist    atomic.Int32 // persistence templates pointing at this server
 	Overloaded atomic.Bool  // set by the engine from the upper/lower thresholds (IPVS F_OVERLOAD)
 }
