@@ -527,6 +527,17 @@ func TestRatesEstimator(t *testing.T) {
 	}
 }
 
+func TestStartTwiceFails(t *testing.T) {
+	e := New(Options{})
+	defer e.Close()
+	if err := e.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(t.Context()); err == nil {
+		t.Error("second Start succeeded")
+	}
+}
+
 func TestStartCloseLeavesNoGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
 	e := New(Options{MaintainEvery: time.Millisecond})
