@@ -1,0 +1,142 @@
+package port
+
+import (
+	"net"
+	"sync"
+)
+
+// Mem is one end of an in-memory link made by Pipe. Frames written to one end are read from
+// the other, copied, in order. The link holds at most Queue frames per direction; a Write to
+// a full queue drops the frames that do not fit (and counts them), as a real link would.
+type Mem struct {
+	name  string
+	mac   net.HardwareAddr
+	mtu   int
+	in    *queue // frames for this end
+	out   *queue // frames for the peer
+	close sync.Once
+}
+
+type queue struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	frames  [][]byte
+	free    [][]byte // recycled buffers
+	limit   int
+	closed  bool
+	dropped uint64
+}
+
+// MemConfig describes one end of a Pipe.
+type MemConfig struct {
+	Name string
+	MAC  net.HardwareAddr
+	MTU  int // 0 = 1500
+}
+
+// DefaultQueue is the per-direction frame limit of a Pipe.
+const DefaultQueue = 1024
+
+// Pipe returns two connected in-memory ports.
+func Pipe(a, b MemConfig) (*Mem, *Mem) {
+	qa, qb := newQueue(DefaultQueue), newQueue(DefaultQueue)
+	return newMem(a, qa, qb), newMem(b, qb, qa)
+}
+
+func newQueue(limit int) *queue {
+	q := &queue{limit: limit}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+func newMem(c MemConfig, in, out *queue) *Mem {
+	if c.MTU == 0 {
+		c.MTU = 1500
+	}
+	return &Mem{name: c.Name, mac: c.MAC, mtu: c.MTU, in: in, out: out}
+}
+
+// Read implements Port.
+func (m *Mem) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
+	q := m.in
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.frames) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	if len(q.frames) == 0 {
+		return 0, ErrClosed
+	}
+	n := 0
+	for n < len(bufs) && len(q.frames) > 0 {
+		f := q.frames[0]
+		q.frames[0] = nil
+		q.frames = q.frames[1:]
+		sizes[n] = copy(bufs[n][offset:], f)
+		q.free = append(q.free, f[:0])
+		n++
+	}
+	return n, nil
+}
+
+// Write implements Port.
+func (m *Mem) Write(bufs [][]byte, sizes []int, offset int) (int, error) {
+	q := m.out
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return 0, ErrClosed
+	}
+	for i, b := range bufs {
+		if len(q.frames) >= q.limit {
+			q.dropped += uint64(len(bufs) - i)
+			break
+		}
+		var f []byte
+		if n := len(q.free); n > 0 {
+			f, q.free = q.free[n-1], q.free[:n-1]
+		}
+		q.frames = append(q.frames, append(f, b[offset:offset+sizes[i]]...))
+	}
+	q.cond.Signal()
+	return len(bufs), nil
+}
+
+// Dropped returns how many frames written towards this end were dropped on a full queue.
+func (m *Mem) Dropped() uint64 {
+	m.in.mu.Lock()
+	defer m.in.mu.Unlock()
+	return m.in.dropped
+}
+
+// BatchSize implements Port.
+func (m *Mem) BatchSize() int { return 64 }
+
+// MTU implements Port.
+func (m *Mem) MTU() int { return m.mtu }
+
+// MaxFrame implements Port.
+func (m *Mem) MaxFrame() int { return m.mtu + 18 }
+
+// Headroom implements Port.
+func (m *Mem) Headroom() int { return 0 }
+
+// HardwareAddr implements Port.
+func (m *Mem) HardwareAddr() net.HardwareAddr { return m.mac }
+
+// Name implements Port.
+func (m *Mem) Name() string { return m.name }
+
+// Close closes both directions of this end: its Read returns ErrClosed, and so do the
+// peer's Writes (carrier lost).
+func (m *Mem) Close() error {
+	m.close.Do(func() {
+		for _, q := range []*queue{m.in, m.out} {
+			q.mu.Lock()
+			q.closed = true
+			q.cond.Broadcast()
+			q.mu.Unlock()
+		}
+	})
+	return nil
+}
