@@ -37,14 +37,14 @@ unit:
 
 # The data plane under the race detector.
 race:
-	$(GO) test -race -count=1 ./packet/... ./lb/...
+	$(GO) test -race -count=1 ./packet/... ./lb/... ./nat/...
 
 # Each fuzz target briefly, so CI catches regressions in the parsers and table builders.
 fuzz-smoke:
 	@for t in $$($(GO) test -list '^Fuzz' ./packet/ | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./packet/ || exit 1; done
-	@for t in $$($(GO) test -list '^Fuzz' ./lb/sched/ | grep ^Fuzz); do \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./lb/sched/ || exit 1; done
+	@for p in ./lb/sched/ ./nat/; do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; done; done
 
 fuzz:
 	$(MAKE) fuzz-smoke FUZZTIME=5m
@@ -52,7 +52,7 @@ fuzz:
 # Go benchmarks of the hot path (ns/packet, allocations, B/conn). BENCHTIME to lengthen.
 BENCHTIME ?= 1s
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./packet/ ./lb/... | tee bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./packet/ ./lb/... ./nat/ | tee bench.txt
 
 clean:
 	rm -rf bin bench.txt

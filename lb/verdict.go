@@ -60,10 +60,14 @@ const (
 	DropNoDest                 // the connection's real server left and expire_nodest_conn is on
 	DropForwarder              // the forwarder refused the frame (e.g. no route, MTU)
 	DropNoLocalPort            // full-NAT: no free local port in the pool
+	DropTTLExceeded            // TTL / hop limit would reach 0 when forwarded
+	DropNoNeighbor             // the next hop's MAC is not resolved (resolution started)
+	DropNoRoute                // no route to the destination
+	DropTooBig                 // larger than the egress MTU and not allowed to fragment
 	NumDropReasons
 )
 
-var dropNames = [NumDropReasons]string{"none", "malformed", "fragment", "no_server", "table_full", "no_dest", "forwarder", "no_local_port"}
+var dropNames = [NumDropReasons]string{"none", "malformed", "fragment", "no_server", "table_full", "no_dest", "forwarder", "no_local_port", "ttl_exceeded", "no_neighbor", "no_route", "too_big"}
 
 func (r DropReason) String() string {
 	if r < NumDropReasons {
