@@ -1,8 +1,9 @@
 # uvs — the two commands: `make demo` and `make test`. See README.md.
 GO      ?= go
 PKGS    := ./...
-# Debian packages the tests need when run as root (CI). Empty until a test needs a real peer.
-TEST_APT_PKGS ?=
+# Debian packages the tests need when run as root (CI): iproute2 for the namespaces and
+# veths the privileged port tests build.
+TEST_APT_PKGS ?= iproute2
 # How long each fuzz target runs inside `make test` (seconds); `make fuzz` runs longer.
 FUZZTIME ?= 10s
 
@@ -43,7 +44,7 @@ race:
 fuzz-smoke:
 	@for t in $$($(GO) test -list '^Fuzz' ./packet/ | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./packet/ || exit 1; done
-	@for p in ./lb/sched/ ./nat/; do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
+	@for p in ./lb/sched/ ./nat/ ./conf/; do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; done; done
 
 fuzz:

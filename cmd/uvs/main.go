@@ -11,6 +11,7 @@ import (
 const usage = `usage: uvs <command> [flags]
 
 commands:
+  conf      check configuration files: uvs conf check FILE...
   demo      run the engine on an embedded scenario (clients -> VIP -> 3 real servers,
             a real-server failure mid-run) and print what it did
   version   print the version
@@ -28,6 +29,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "conf":
+		return runConf(args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(args[1:], stdout, stderr)
 	case "version":

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/uvs-lb/uvs/conf"
+)
+
+const confUsage = `usage: uvs conf check FILE...
+
+  check     read each configuration FILE strictly; print "FILE: ok" and what it
+            defines, or every error as file:line:col: key: message
+`
+
+// runConf is `uvs conf`. It exits 0 when every file is valid, 1 when one is not, 2 on a
+// usage error.
+func runConf(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, confUsage)
+		return 2
+	}
+	switch args[0] {
+	case "check":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, confUsage)
+			return 2
+		}
+		return confCheck(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, confUsage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "uvs conf: unknown command %q\n\n%s", args[0], confUsage)
+	return 2
+}
+
+func confCheck(files []string, stdout, stderr io.Writer) int {
+	code := 0
+	for _, f := range files {
+		c, err := conf.Load(f)
+		if err != nil {
+			var errs conf.Errors
+			if errors.As(err, &errs) {
+				fmt.Fprintln(stderr, errs)
+			} else {
+				fmt.Fprintln(stderr, "uvs conf:", err) // unreadable: the error names the file
+			}
+			code = 1
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok\n%s\n", f, summary(c))
+	}
+	return code
+}
+
+// summary says in one line what c defines.
+func summary(c *conf.Config) string {
+	servers := 0
+	for _, s := range c.Services {
+		servers += len(s.Servers)
+	}
+	return fmt.Sprintf("%s, %s, %s", count(len(c.Interfaces), "interface"),
+		count(len(c.Services), "service"), count(servers, "real server"))
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

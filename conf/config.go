@@ -1,0 +1,175 @@
+package conf
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/uvs-lb/uvs/lb"
+)
+
+// Config is a checked configuration.
+type Config struct {
+	Interfaces []Interface
+	Services   []Service
+	Marks      []Mark
+	IPVS       IPVS
+	Log        Log
+}
+
+// Interface is one [[interface]]: a port and the appliance's own addresses on it.
+type Interface struct {
+	Name   string
+	Kind   Kind
+	Device string // host interface (afpacket) or tap name; "" for memory ports
+	// Addresses are the appliance's own addresses, each with its on-link prefix.
+	Addresses   []netip.Prefix
+	MTU         int
+	Gateway     netip.Addr // IPv4 default route via this interface; invalid: none
+	Gateway6    netip.Addr // IPv6 default route
+	Routes      []Route
+	Promiscuous bool
+	// VnetHdr makes an afpacket or tap port exchange virtio-net headers, so it sees GSO
+	// super-frames and partial checksums instead of needing the offloads turned off.
+	VnetHdr bool
+
+	key string // "interface[i]", for messages
+}
+
+// Kind is the type of port an interface uses.
+type Kind string
+
+// The kinds of port.
+const (
+	KindAFPacket Kind = "afpacket" // a host interface through AF_PACKET
+	KindTap      Kind = "tap"      // a TAP device uvs creates or attaches to
+	KindMemory   Kind = "memory"   // an in-process port (labs, tests)
+)
+
+// Route is a static route: Via is the next hop; invalid Via means the prefix is on-link.
+type Route struct {
+	Prefix netip.Prefix
+	Via    netip.Addr
+}
+
+// Service is one [[virtual_server]], in the engine's own terms.
+type Service struct {
+	lb.ServiceConfig
+
+	key    string   // "virtual_server[i]", for messages
+	locals []string // the key of each of LocalAddrs
+}
+
+// Mark is one [[mark]] classifier rule.
+type Mark struct {
+	lb.MarkRule
+
+	key string
+}
+
+// IPVS is the [ipvs] table: the sysctls and ipvsadm --set of IPVS.
+type IPVS struct {
+	ExpireNoDestConn        bool
+	ExpireQuiescentTemplate bool
+	ConnReuseMode           int
+	SloppyTCP               bool
+	// Size is the connection table's capacity (connections and templates); 0 means
+	// conntab.DefaultCapacity.
+	Size int
+	// Timeouts of ipvsadm --set; 0 leaves IPVS's default.
+	TCP, TCPFin, UDP time.Duration
+}
+
+// Log is the [log] table.
+type Log struct {
+	Level  string // debug, info, warn, error
+	Format string // console, json
+}
+
+// Load reads and checks the configuration file at path. A configuration error is an Errors;
+// other errors (the file cannot be read) are returned as they are.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse reads and checks a configuration; name is the file name errors carry. On error it
+// returns an Errors with every problem found.
+//
+// BurntSushi/toml checks the syntax and decodes the document into a generic tree, which conf
+// then reads key by key (table.go). Decoding straight into structs would stop at the first
+// value of the wrong type, and toml v1.6 exposes no key positions (MetaData keeps them
+// private, and per key name rather than per array element), so locate finds them.
+func Parse(name string, data []byte) (*Config, error) {
+	var root map[string]any
+	if _, err := toml.Decode(string(data), &root); err != nil {
+		return nil, Errors{syntaxError(name, data, err)}
+	}
+	p := &parser{file: name, pos: locate(data)}
+	c := p.config(p.table("", root))
+	if len(p.errs) > 0 {
+		p.errs.sort()
+		return nil, p.errs
+	}
+	return c, nil
+}
+
+// config reads the document. Interfaces come first whatever their place in the file: the
+// services' checks (on-link real servers, routes) need them.
+func (p *parser) config(t *table) *Config {
+	c := &Config{}
+	for _, it := range t.subs("interface") {
+		p.iface(c, it)
+	}
+	p.checkGateways(c)
+	for _, st := range t.subs("virtual_server") {
+		p.service(c, st)
+	}
+	for _, mt := range t.subs("mark") {
+		p.mark(c, mt)
+	}
+	p.checkServices(c)
+	p.checkMarks(c)
+	c.IPVS = defaultIPVS()
+	if it, ok := t.sub("ipvs"); ok {
+		p.ipvs(&c.IPVS, it)
+	}
+	c.Log = Log{Level: "info", Format: "console"}
+	if lt, ok := t.sub("log"); ok {
+		p.log(&c.Log, lt)
+	}
+	t.done()
+	return c
+}
+
+// syntaxError converts the TOML parser's error; its position is the offending character.
+func syntaxError(name string, data []byte, err error) *Error {
+	var pe toml.ParseError
+	if !errors.As(err, &pe) {
+		return &Error{File: name, Msg: err.Error()}
+	}
+	// toml v1.6 derives Line and Col from the byte offset Start, but takes an error at the
+	// first byte of a line for the end of the line before (a duplicate key is reported at
+	// the end of the previous line); Start itself is right.
+	pos := Pos{Line: pe.Position.Line, Col: pe.Position.Col}
+	if off := pe.Position.Start; off > 0 && off <= len(data) {
+		pos.Line = 1 + bytes.Count(data[:off], []byte("\n"))
+		pos.Col = off - bytes.LastIndexByte(data[:off], '\n')
+	}
+	// The parser's messages are sentences ("Key 'a' has already been defined."); ours are not.
+	msg := strings.TrimSuffix(pe.Message, ".")
+	if len(msg) > 1 && isUpper(msg[0]) && !isUpper(msg[1]) { // but keep "TOML ..."
+		msg = strings.ToLower(msg[:1]) + msg[1:]
+	}
+	return &Error{File: name, Line: pos.Line, Col: pos.Col, Key: pe.LastKey, Msg: "syntax error: " + msg}
+}
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }

@@ -1,0 +1,221 @@
+package conf
+
+import (
+	"math"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/uvs-lb/uvs/lb"
+	"github.com/uvs-lb/uvs/packet"
+)
+
+// service reads one [[virtual_server]] and appends it to c. Real servers are judged against
+// the service (family, ports, method) and the interfaces (reachability).
+func (p *parser) service(c *Config, t *table) {
+	s := Service{key: t.path}
+	sc := &s.ServiceConfig
+	isMark, fam := p.identity(t, sc)
+	sc.Method = lb.MethodNAT
+	if kind, ok := t.str("lb_kind"); ok {
+		if m, ok := p.method(t.key("lb_kind"), kind); ok {
+			sc.Method = m
+		}
+	}
+	var servers []draft
+	for _, rt := range t.subs("real_server") {
+		if d, ok := p.server(rt, false); ok {
+			servers = append(servers, d)
+		}
+	}
+	var sorry *draft
+	if st, ok := t.sub("sorry_server"); ok {
+		if d, ok := p.server(st, true); ok {
+			sorry = &d
+		}
+	}
+	if isMark && !t.present("family") {
+		// As keepalived: the family of the first real server that is not tunnelled, which
+		// is the only kind that may differ from the service's.
+		fam = packet.FamilyIPv4
+		for _, d := range servers {
+			if d.method(sc.Method) != lb.MethodTUN {
+				fam = familyOf(d.Addr)
+				break
+			}
+		}
+	}
+	sc.Family = fam
+	p.scheduler(t, sc, len(servers))
+	p.persistence(t, sc, fam)
+	if ops, _ := t.boolean("ops"); ops {
+		if !isMark && sc.Proto == packet.ProtoTCP {
+			t.errorf("ops", "one-packet scheduling is for UDP services")
+		} else {
+			sc.OnePacket = true
+		}
+	}
+	p.localPool(t, &s, fam)
+
+	seen := make(map[netip.AddrPort]string)
+	for i := range servers {
+		if p.placeServer(c, &s, &servers[i], fam, seen) {
+			sc.Servers = append(sc.Servers, servers[i].ServerConfig)
+		}
+	}
+	if sorry != nil {
+		if p.placeServer(c, &s, sorry, fam, seen) {
+			sc.Sorry = &sorry.ServerConfig
+		}
+		servers = append(servers, *sorry)
+	}
+	p.checkFullNAT(t, &s, servers)
+	t.done()
+	c.Services = append(c.Services, s)
+}
+
+// identity reads what the service is: VIP:port and protocol, or firewall mark and family.
+// fam is 0 when unknown (a bad address, a fwmark service's family still to be inferred):
+// the checks that need it are then skipped.
+func (p *parser) identity(t *table, sc *lb.ServiceConfig) (isMark bool, fam packet.Family) {
+	addr, hasAddr := t.str("address")
+	mark, hasMark := t.integer("fwmark", 1, math.MaxUint32)
+	proto, hasProto := t.str("protocol")
+	family, hasFamily := t.str("family")
+
+	isMark = t.present("fwmark") && !t.present("address")
+	switch {
+	case t.present("address") && t.present("fwmark"):
+		t.errorf("fwmark", "a virtual server has an address or a fwmark, not both")
+	case !t.present("address") && !t.present("fwmark"):
+		t.errorf("address", "missing: a virtual server needs an address (VIP:port) or a fwmark")
+	case hasAddr:
+		if ap, ok := p.vip(t.key("address"), addr); ok {
+			sc.VIP, sc.Port, fam = ap.Addr(), ap.Port(), familyOf(ap.Addr())
+		}
+	case hasMark:
+		sc.Mark = uint32(mark)
+	}
+
+	if !isMark {
+		sc.Proto = packet.ProtoTCP // keepalived's default protocol
+	}
+	switch {
+	case isMark && t.present("protocol"):
+		t.errorf("protocol", "does not apply to a fwmark service: its [[mark]] rules choose the packets")
+	case hasProto:
+		switch strings.ToLower(proto) { // keepalived takes TCP or tcp
+		case "tcp":
+		case "udp":
+			sc.Proto = packet.ProtoUDP
+		case "sctp":
+			t.errorf("protocol", "SCTP services are not supported yet")
+		default:
+			t.errorf("protocol", "unknown protocol %q (tcp or udp)", proto)
+		}
+	}
+
+	switch {
+	case !isMark && t.present("family"):
+		t.errorf("family", "applies to fwmark services only; the address gives this one's")
+	case hasFamily && family == "ipv4":
+		fam = packet.FamilyIPv4
+	case hasFamily && family == "ipv6":
+		fam = packet.FamilyIPv6
+	case hasFamily:
+		t.errorf("family", "unknown family %q (ipv4 or ipv6)", family)
+	}
+	return isMark, fam
+}
+
+// vip parses a virtual server's address: the VIP and a port, 0 meaning every port.
+func (p *parser) vip(key, s string) (netip.AddrPort, bool) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		if a, aerr := netip.ParseAddr(s); aerr == nil {
+			p.errorf(key, "%q needs a port, like %s (port 0 for all ports)", s, netip.AddrPortFrom(a, 80))
+		} else {
+			p.errorf(key, "%q is not an address:port (like 10.0.0.1:80 or [2001:db8::1]:80)", s)
+		}
+		return netip.AddrPort{}, false
+	}
+	return ap, p.unicast(key, ap.Addr())
+}
+
+// persistence reads persistence_timeout and persistence_granularity (ipvsadm -p and -M).
+func (p *parser) persistence(t *table, sc *lb.ServiceConfig, fam packet.Family) {
+	if d, ok := t.seconds("persistence_timeout", maxTimeout); ok {
+		sc.Persistence = d
+	}
+	gran, ok := t.get("persistence_granularity")
+	if !ok || fam == 0 {
+		return
+	}
+	if n, ok := p.granularity(t.key("persistence_granularity"), gran, fam); ok {
+		sc.PersistMask = n
+	}
+	if !t.present("persistence_timeout") {
+		sc.Persistence = lb.DefaultPersistence // keepalived: a granularity implies persistence
+	}
+}
+
+// localPool reads the full-NAT source pool: local_addresses and local_ports.
+func (p *parser) localPool(t *table, s *Service, fam packet.Family) {
+	sc := &s.ServiceConfig
+	locals, _ := t.strList("local_addresses")
+	for _, it := range locals {
+		a, ok := p.addr(it.key, it.v.(string))
+		switch {
+		case !ok:
+		case slices.Contains(sc.LocalAddrs, a):
+			p.errorf(it.key, "%s is listed twice", a)
+		case fam != 0 && familyOf(a) != fam:
+			p.errorf(it.key, "%s is %s; the service is %s", a, ipName(a), familyName(fam))
+		default:
+			sc.LocalAddrs = append(sc.LocalAddrs, a)
+			s.locals = append(s.locals, it.key)
+		}
+	}
+	if v, ok := t.m["local_addresses"].([]any); ok && len(v) == 0 {
+		t.errorf("local_addresses", "must list at least one address")
+	}
+	if len(locals) > 0 {
+		sc.LocalPorts = [2]uint16{1024, 65535} // the engine's default, made explicit
+	}
+	if s, ok := t.str("local_ports"); ok {
+		if r, err := portRange(s); err != nil {
+			t.errorf("local_ports", "%v", err)
+		} else {
+			sc.LocalPorts = [2]uint16{r.Lo, r.Hi}
+		}
+	}
+}
+
+// method parses an lb_kind, spelt as keepalived spells it.
+func (p *parser) method(key, s string) (lb.Method, bool) {
+	switch s {
+	case "NAT":
+		return lb.MethodNAT, true
+	case "DR":
+		return lb.MethodDR, true
+	case "TUN":
+		return lb.MethodTUN, true
+	case "FNAT":
+		return lb.MethodFullNAT, true
+	}
+	p.errorf(key, "unknown lb_kind %q (NAT, DR, TUN or FNAT)", s)
+	return 0, false
+}
+
+// kindName is the lb_kind spelling of m.
+func kindName(m lb.Method) string {
+	switch m {
+	case lb.MethodDR:
+		return "DR"
+	case lb.MethodTUN:
+		return "TUN"
+	case lb.MethodFullNAT:
+		return "FNAT"
+	}
+	return "NAT"
+}
