@@ -38,7 +38,7 @@ unit:
 
 # The data plane under the race detector.
 race:
-	$(GO) test -race -count=1 ./packet/... ./lb/... ./nat/...
+	$(GO) test -race -count=1 ./packet/... ./lb/... ./nat/... ./netstack/
 
 # Each fuzz target briefly, so CI catches regressions in the parsers and table builders.
 fuzz-smoke:

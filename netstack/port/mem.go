@@ -20,7 +20,8 @@ type Mem struct {
 type queue struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
-	frames  [][]byte
+	frames  [][]byte // frames[head:] are queued; the slice is reused from 0 once drained
+	head    int
 	free    [][]byte // recycled buffers
 	limit   int
 	closed  bool
@@ -61,20 +62,23 @@ func (m *Mem) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	q := m.in
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.frames) == 0 && !q.closed {
+	for q.head == len(q.frames) && !q.closed {
 		q.cond.Wait()
 	}
-	if len(q.frames) == 0 {
+	if q.head == len(q.frames) {
 		return 0, ErrClosed
 	}
 	n := 0
-	for n < len(bufs) && len(q.frames) > 0 {
-		f := q.frames[0]
-		q.frames[0] = nil
-		q.frames = q.frames[1:]
+	for n < len(bufs) && q.head < len(q.frames) {
+		f := q.frames[q.head]
+		q.frames[q.head] = nil
+		q.head++
 		sizes[n] = copy(bufs[n][offset:], f)
 		q.free = append(q.free, f[:0])
 		n++
+	}
+	if q.head == len(q.frames) {
+		q.frames, q.head = q.frames[:0], 0
 	}
 	return n, nil
 }
@@ -88,7 +92,7 @@ func (m *Mem) Write(bufs [][]byte, sizes []int, offset int) (int, error) {
 		return 0, ErrClosed
 	}
 	for i, b := range bufs {
-		if len(q.frames) >= q.limit {
+		if len(q.frames)-q.head >= q.limit {
 			q.dropped += uint64(len(bufs) - i)
 			break
 		}

@@ -1,0 +1,100 @@
+package netstack
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+)
+
+// The host's sockets, as the standard library's interfaces, for health checks, management
+// and tests. Addresses are literal IPs: the host has no resolver.
+
+// DialContext connects to address ("10.0.0.1:80", "[2001:db8::1]:53") over network ("tcp",
+// "tcp4", "tcp6", "udp", "udp4", "udp6") from the host, with the source address the host's
+// routes choose.
+func (h *Host) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	ap, err := parseAddrPort(network, address)
+	if err != nil {
+		return nil, err
+	}
+	s, err := h.liveStack()
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	fa := toFullAddress(ap)
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+		c, err := gonet.DialContextTCP(ctx, s, fa, protocolOf(ap.Addr()))
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	default:
+		c, err := gonet.DialUDP(s, nil, &fa, protocolOf(ap.Addr()))
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
+// ListenTCP listens for TCP connections on addr; an unspecified address (0.0.0.0, ::) listens
+// on every address of its family.
+func (h *Host) ListenTCP(addr netip.AddrPort) (net.Listener, error) {
+	s, err := h.liveStack()
+	if err != nil {
+		return nil, &net.OpError{Op: "listen", Net: "tcp", Err: err}
+	}
+	addr = unmapAddrPort(addr)
+	l, err := gonet.ListenTCP(s, toFullAddress(addr), protocolOf(addr.Addr()))
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// ListenUDP opens a UDP socket on addr; an unspecified address (0.0.0.0, ::) receives on
+// every address of its family.
+func (h *Host) ListenUDP(addr netip.AddrPort) (net.PacketConn, error) {
+	s, err := h.liveStack()
+	if err != nil {
+		return nil, &net.OpError{Op: "listen", Net: "udp", Err: err}
+	}
+	addr = unmapAddrPort(addr)
+	fa := toFullAddress(addr)
+	c, err := gonet.DialUDP(s, &fa, nil, protocolOf(addr.Addr()))
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func parseAddrPort(network, address string) (netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return ap, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("netstack: address %q is not IP:port (the host has no resolver): %w", address, err)}
+	}
+	ap = unmapAddrPort(ap)
+	want4 := ap.Addr().Is4()
+	switch network {
+	case "tcp", "udp":
+	case "tcp4", "udp4":
+		if !want4 {
+			return ap, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("netstack: %s is not an IPv4 address", ap.Addr())}
+		}
+	case "tcp6", "udp6":
+		if want4 {
+			return ap, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("netstack: %s is not an IPv6 address", ap.Addr())}
+		}
+	default:
+		return ap, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
+	}
+	return ap, nil
+}
+
+func unmapAddrPort(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}

@@ -1,0 +1,125 @@
+package netstack
+
+import (
+	"net/netip"
+
+	"github.com/uvs-lb/uvs/lb"
+	"github.com/uvs-lb/uvs/netstack/afpacket/vnet"
+	"github.com/uvs-lb/uvs/packet"
+)
+
+// forward sends on the frame in slot, which the engine decided to forward: the method's
+// Forwarder rewrites it in place, then the loop routes it and sets its Ethernet header.
+//
+// Routing: the next hop of the rewritten destination address is the address itself when a
+// port's prefix holds it, or else the gateway of the longest matching route; for direct
+// routing (DR), whose frames keep the VIP as destination, it is the real server. The next
+// hop's MAC comes from the host's neighbor snapshot; one not resolved yet is asked for and
+// the frame dropped (lb.DropNoNeighbor), as a router without a hold queue does. The first
+// packet of a flow to a new neighbor is lost and retransmitted by its sender; in service the
+// health checks have resolved the real servers long before.
+//
+// VLAN: a port is one untagged segment (the host speaks untagged on it), so a tag on a
+// forwarded frame is removed; its VLAN means nothing on the egress port.
+func (l *loop) forward(slot int, p *packet.Packet, v *lb.Verdict, now int64) {
+	c := &l.batch
+	f := l.dp.fwd[v.Method]
+	if f == nil {
+		c.loopDrop(DropNoForwarder)
+		return
+	}
+	buf := l.bufs[slot]
+	var hdr vnet.Hdr
+	if l.in.vnet {
+		hdr = vnet.Decode(buf[l.off-vnet.Len : l.off]) // a forwarder growing the frame overwrites it
+	}
+	start, size, reason := f.Forward(buf, l.off, p, v)
+	if reason != lb.DropNone {
+		c.drop(reason)
+		if reason == lb.DropTTLExceeded {
+			l.timeExceeded(slot, p, now) // the forwarder leaves such a frame untouched
+		}
+		return
+	}
+	if start < l.off-EncapHeadroom || size < packet.EthernetLen || start+size > len(buf) {
+		c.drop(lb.DropForwarder) // a frame out of its buffer's bounds: a forwarder bug
+		return
+	}
+	frame := buf[start : start+size]
+	l3, dst := destination(frame, v)
+	if !dst.IsValid() {
+		c.drop(lb.DropForwarder)
+		return
+	}
+	nic, hop, ok := l.dp.host.routes.lookup(dst)
+	if !ok {
+		c.drop(lb.DropNoRoute)
+		return
+	}
+	mac, ok := l.dp.host.neigh.Lookup(nic, hop)
+	if !ok {
+		l.dp.host.neigh.Resolve(nic, hop)
+		c.drop(lb.DropNoNeighbor)
+		return
+	}
+	if l3 > packet.EthernetLen { // strip the tag: the inner EtherType already sits where the new header ends
+		start += packet.VLANTagLen
+		size -= packet.VLANTagLen
+	}
+	out := &l.dp.ports[nic]
+	gso := l.in.vnet && hdr.IsGSO()
+	if size-packet.EthernetLen > out.mtu && !(gso && out.vnet) {
+		c.drop(lb.DropTooBig)
+		return
+	}
+	eth := packet.Ethernet(buf[start : start+packet.EthernetLen])
+	eth.SetDst(mac)
+	eth.SetSrc(out.mac)
+	if out.vnet {
+		l.putVNetHdr(buf, start, hdr)
+	}
+	l.send(nic, buf, start, size)
+	c.forwarded++
+}
+
+// destination returns where a forwarded frame goes: its IP destination, or the real server for
+// DR, and the offset of its IP header. The address is invalid when the frame is not IP.
+func destination(frame []byte, v *lb.Verdict) (l3 int, dst netip.Addr) {
+	l3 = packet.EthernetLen
+	et := packet.Ethernet(frame).EtherType()
+	if et == packet.EtherTypeVLAN && len(frame) >= packet.EthernetLen+packet.VLANTagLen {
+		et = packet.Ethernet(frame).InnerEtherType()
+		l3 += packet.VLANTagLen
+	}
+	if v.Method == lb.MethodDR && v.Dir == lb.DirIn {
+		return l3, packet.AddrFrom(v.Conn.Family, &v.Conn.DAddr)
+	}
+	switch {
+	case et == packet.EtherTypeIPv4 && len(frame) >= l3+packet.IPv4MinLen:
+		return l3, netip.AddrFrom4([4]byte(frame[l3+16 : l3+20]))
+	case et == packet.EtherTypeIPv6 && len(frame) >= l3+packet.IPv6Len:
+		return l3, netip.AddrFrom16([16]byte(frame[l3+24 : l3+40]))
+	}
+	return l3, netip.Addr{}
+}
+
+// putVNetHdr writes the virtio-net header an egress port with offloads expects in front of
+// the frame at start: the one the frame arrived with, its offsets moved by as much as the
+// frame's start moved (a stripped tag, an added outer header), or a zero header (no offload
+// asked) when the ingress port has none.
+func (l *loop) putVNetHdr(buf []byte, start int, h vnet.Hdr) {
+	dst := buf[start-vnet.Len : start]
+	if !l.in.vnet {
+		clear(dst)
+		return
+	}
+	if shift := l.off - start; shift != 0 {
+		if h.HdrLen != 0 {
+			h.HdrLen = uint16(int(h.HdrLen) + shift)
+		}
+		if h.Flags&vnet.FlagNeedsCsum != 0 {
+			h.CsumStart = uint16(int(h.CsumStart) + shift)
+		}
+	}
+	h.Encode(dst)
+}

@@ -1,0 +1,94 @@
+package netstack
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/uvs-lb/uvs/netstack/port"
+)
+
+// HostConfig describes a Host: its NICs, one per port, and its routes.
+type HostConfig struct {
+	NICs []NICConfig
+	// Routes are static routes and default gateways (Dst 0.0.0.0/0 or ::/0). Each gateway
+	// must be on-link: inside a prefix of one of the NICs, which is the NIC the route uses.
+	Routes []Route
+	// Standalone makes the host read its ports itself, and close them on Close: a plain host
+	// such as a lab client or real server. An appliance leaves it false: its Dataplane reads
+	// the ports, passes the host what the engine does not forward, and owns the ports.
+	Standalone bool
+	// ResolveEvery is the shortest time between two link-address resolutions of one address
+	// started by Neighbors.Resolve. 0 = 1 s.
+	ResolveEvery time.Duration
+}
+
+// NICConfig is one NIC of a Host.
+type NICConfig struct {
+	Port port.Port
+	// Addrs are the host's own addresses on this link with their connected prefixes
+	// (10.0.0.254/24). They route the prefixes to this NIC, for the host and the data plane.
+	Addrs []netip.Prefix
+	// VIPHome makes this NIC take the virtual addresses that no NIC's prefix contains.
+	VIPHome bool
+}
+
+// Route sends traffic for Dst through Gateway.
+type Route struct {
+	Dst     netip.Prefix
+	Gateway netip.Addr
+}
+
+const defaultResolveEvery = time.Second
+
+// validate checks c and returns the routing view it describes: every NIC's connected
+// prefixes and the configured routes.
+func (c *HostConfig) validate() (*routeTable, error) {
+	if len(c.NICs) == 0 {
+		return nil, errors.New("netstack: a host needs at least one NIC")
+	}
+	var errs []error
+	var rows []route
+	homes := 0
+	for i := range c.NICs {
+		n := &c.NICs[i]
+		if n.Port == nil {
+			errs = append(errs, fmt.Errorf("NIC %d: no port", i))
+			continue
+		}
+		if len(n.Port.HardwareAddr()) != 6 {
+			errs = append(errs, fmt.Errorf("NIC %d (%s): port has no Ethernet address", i, n.Port.Name()))
+		}
+		if n.VIPHome {
+			homes++
+		}
+		for _, p := range n.Addrs {
+			if !p.IsValid() || p.Addr().Zone() != "" || p.Addr().Is4In6() {
+				errs = append(errs, fmt.Errorf("NIC %d (%s): address %s is not a plain IPv4 or IPv6 prefix", i, n.Port.Name(), p))
+				continue
+			}
+			rows = append(rows, route{dst: p.Masked(), nic: i})
+		}
+	}
+	if homes > 1 {
+		errs = append(errs, errors.New("more than one NIC is the VIP home"))
+	}
+	connected := newRouteTable(rows)
+	for i, r := range c.Routes {
+		if !r.Dst.IsValid() || !r.Gateway.IsValid() || r.Dst.Addr().Is4() != r.Gateway.Is4() {
+			errs = append(errs, fmt.Errorf("route %d (%s via %s): needs a destination and a gateway of one family", i, r.Dst, r.Gateway))
+			continue
+		}
+		nic, _, ok := connected.lookup(r.Gateway)
+		if !ok {
+			errs = append(errs, fmt.Errorf("route %d (%s via %s): gateway is on no NIC's prefix", i, r.Dst, r.Gateway))
+			continue
+		}
+		rows = append(rows, route{dst: r.Dst.Masked(), gw: r.Gateway, nic: nic})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("netstack: host config: %w", err)
+	}
+	return newRouteTable(rows), nil
+}

@@ -1,0 +1,170 @@
+package netstack
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	"github.com/uvs-lb/uvs/netstack/port"
+)
+
+// link is the gVisor link endpoint of one NIC: an Ethernet link whose receive side is fed by
+// Host.Deliver (from the port loop, or the host's own reader when standalone) and whose
+// transmit side writes frames to the NIC's Port. Unlike channel.Endpoint, nothing polls: a
+// frame goes up the stack in the goroutine that delivers it, and down to the port in the
+// goroutine that sends it.
+type link struct {
+	port     port.Port
+	addr     tcpip.LinkAddress
+	mtu      atomic.Uint32
+	headroom int // the port's; a zero virtio-net header sits there on ports that use one
+
+	dispatcher atomic.Pointer[dispatcher] // nil until the NIC is attached, and after it is removed
+	frames     sync.Pool                  // *txFrames
+	txDropped  atomic.Uint64              // frames the port refused
+}
+
+type dispatcher struct{ stack.NetworkDispatcher }
+
+// txFrames is the scratch space of one WritePackets call, recycled through link.frames.
+type txFrames struct {
+	store [][]byte // frame buffers, grown as needed and kept
+	bufs  [][]byte // this call's frames: store[i][:headroom+size]
+	sizes []int
+}
+
+var _ stack.LinkEndpoint = (*link)(nil)
+
+func newLink(p port.Port) *link {
+	l := &link{port: p, addr: tcpip.LinkAddress(p.HardwareAddr()), headroom: p.Headroom()}
+	l.mtu.Store(uint32(p.MTU()))
+	l.frames.New = func() any { return new(txFrames) }
+	return l
+}
+
+// deliver hands one Ethernet frame to the stack. The frame is copied: the caller's buffer is
+// reused as soon as this returns.
+func (l *link) deliver(frame []byte) {
+	d := l.dispatcher.Load()
+	if d == nil || len(frame) < header.EthernetMinimumSize {
+		return
+	}
+	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(frame)})
+	defer pkt.DecRef()
+	if !l.ParseHeader(pkt) {
+		return
+	}
+	eth := header.Ethernet(pkt.LinkHeader().Slice())
+	switch dst := eth.DestinationAddress(); {
+	case dst == header.EthernetBroadcastAddress:
+		pkt.PktType = tcpip.PacketBroadcast
+	case header.IsMulticastEthernetAddress(dst):
+		pkt.PktType = tcpip.PacketMulticast
+	case dst == l.addr:
+		pkt.PktType = tcpip.PacketHost
+	default:
+		pkt.PktType = tcpip.PacketOtherHost
+	}
+	d.DeliverNetworkPacket(eth.Type(), pkt)
+}
+
+// WritePackets serializes each packet into an Ethernet frame (its header was pushed by
+// AddHeader) and writes them to the port in one batch.
+func (l *link) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
+	tx := l.frames.Get().(*txFrames)
+	defer l.frames.Put(tx)
+	tx.bufs, tx.sizes = tx.bufs[:0], tx.sizes[:0]
+	for i, pkt := range pkts.AsSlice() {
+		size := pkt.Size()
+		need := l.headroom + size
+		if i == len(tx.store) {
+			tx.store = append(tx.store, nil)
+		}
+		if cap(tx.store[i]) < need {
+			tx.store[i] = make([]byte, max(need, 2048))
+		}
+		b := tx.store[i][:need]
+		clear(b[:l.headroom]) // a zero virtio-net header asks no offload of the port
+		n := l.headroom
+		for _, s := range pkt.AsSlices() {
+			n += copy(b[n:], s)
+		}
+		tx.bufs = append(tx.bufs, b)
+		tx.sizes = append(tx.sizes, size)
+	}
+	n, err := l.port.Write(tx.bufs, tx.sizes, l.headroom)
+	if n < len(tx.bufs) {
+		l.txDropped.Add(uint64(len(tx.bufs) - n))
+	}
+	if err != nil && n == 0 {
+		return 0, &tcpip.ErrClosedForSend{}
+	}
+	return n, nil
+}
+
+// Attach implements stack.NetworkLinkEndpoint.
+func (l *link) Attach(d stack.NetworkDispatcher) {
+	if d == nil {
+		l.dispatcher.Store(nil)
+		return
+	}
+	l.dispatcher.Store(&dispatcher{d})
+}
+
+// IsAttached implements stack.NetworkLinkEndpoint.
+func (l *link) IsAttached() bool { return l.dispatcher.Load() != nil }
+
+// MTU implements stack.NetworkLinkEndpoint: the largest IP packet, as the port says.
+func (l *link) MTU() uint32 { return l.mtu.Load() }
+
+// SetMTU implements stack.NetworkLinkEndpoint.
+func (l *link) SetMTU(mtu uint32) { l.mtu.Store(mtu) }
+
+// MaxHeaderLength implements stack.NetworkLinkEndpoint.
+func (*link) MaxHeaderLength() uint16 { return header.EthernetMinimumSize }
+
+// LinkAddress implements stack.NetworkLinkEndpoint.
+func (l *link) LinkAddress() tcpip.LinkAddress { return l.addr }
+
+// SetLinkAddress implements stack.NetworkLinkEndpoint. The address is the port's; it does
+// not change.
+func (*link) SetLinkAddress(tcpip.LinkAddress) {}
+
+// Capabilities implements stack.NetworkLinkEndpoint: Ethernet needs ARP and NDP. Checksums
+// are computed and verified in software: frames cross real wires.
+func (*link) Capabilities() stack.LinkEndpointCapabilities {
+	return stack.CapabilityResolutionRequired
+}
+
+// Wait implements stack.NetworkLinkEndpoint: the link starts no goroutine.
+func (*link) Wait() {}
+
+// ARPHardwareType implements stack.NetworkLinkEndpoint.
+func (*link) ARPHardwareType() header.ARPHardwareType { return header.ARPHardwareEther }
+
+// AddHeader implements stack.NetworkLinkEndpoint.
+func (*link) AddHeader(pkt *stack.PacketBuffer) {
+	eth := header.Ethernet(pkt.LinkHeader().Push(header.EthernetMinimumSize))
+	eth.Encode(&header.EthernetFields{
+		SrcAddr: pkt.EgressRoute.LocalLinkAddress,
+		DstAddr: pkt.EgressRoute.RemoteLinkAddress,
+		Type:    pkt.NetworkProtocolNumber,
+	})
+}
+
+// ParseHeader implements stack.NetworkLinkEndpoint.
+func (*link) ParseHeader(pkt *stack.PacketBuffer) bool {
+	_, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize)
+	return ok
+}
+
+// Close implements stack.NetworkLinkEndpoint. The port is not the link's to close: the
+// Dataplane (or a standalone Host) owns it.
+func (*link) Close() {}
+
+// SetOnCloseAction implements stack.NetworkLinkEndpoint.
+func (*link) SetOnCloseAction(func()) {}
