@@ -2,8 +2,8 @@
 GO      ?= go
 PKGS    := ./...
 # Debian packages the tests need when run as root (CI): iproute2 for the namespaces and
-# veths the privileged port tests build.
-TEST_APT_PKGS ?= iproute2
+# veths the privileged tests build, nginx-light and curl as real servers and client.
+TEST_APT_PKGS ?= iproute2 nginx-light curl
 # How long each fuzz target runs inside `make test` (seconds); `make fuzz` runs longer.
 FUZZTIME ?= 10s
 

@@ -30,6 +30,9 @@ type NICConfig struct {
 	// Addrs are the host's own addresses on this link with their connected prefixes
 	// (10.0.0.254/24). They route the prefixes to this NIC, for the host and the data plane.
 	Addrs []netip.Prefix
+	// OnLink are further prefixes reached directly on this link, with no address of the
+	// host's in them (a route without a gateway).
+	OnLink []netip.Prefix
 	// VIPHome makes this NIC take the virtual addresses that no NIC's prefix contains.
 	VIPHome bool
 }
@@ -66,6 +69,13 @@ func (c *HostConfig) validate() (*routeTable, error) {
 		for _, p := range n.Addrs {
 			if !p.IsValid() || p.Addr().Zone() != "" || p.Addr().Is4In6() {
 				errs = append(errs, fmt.Errorf("NIC %d (%s): address %s is not a plain IPv4 or IPv6 prefix", i, n.Port.Name(), p))
+				continue
+			}
+			rows = append(rows, route{dst: p.Masked(), nic: i})
+		}
+		for _, p := range n.OnLink {
+			if !p.IsValid() || p.Addr().Zone() != "" || p.Addr().Is4In6() {
+				errs = append(errs, fmt.Errorf("NIC %d (%s): on-link prefix %s is not a plain IPv4 or IPv6 prefix", i, n.Port.Name(), p))
 				continue
 			}
 			rows = append(rows, route{dst: p.Masked(), nic: i})

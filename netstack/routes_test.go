@@ -83,3 +83,16 @@ func TestVIPGoesOnItsPrefixOrTheHome(t *testing.T) {
 		t.Error("a VIP on no prefix was accepted without a VIP home")
 	}
 }
+
+func TestOnLinkPrefixRoutesDirectly(t *testing.T) {
+	c := HostConfig{NICs: []NICConfig{{Port: &sinkPort{name: "a", mac: macLB0}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/24")},
+		OnLink: []netip.Prefix{netip.MustParsePrefix("172.16.0.0/16")}}}}
+	rt, err := c.validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := netip.MustParseAddr("172.16.3.4")
+	if nic, hop, ok := rt.lookup(dst); !ok || nic != 0 || hop != dst {
+		t.Errorf("lookup(%v) = %d %v %v, want NIC 0, on-link", dst, nic, hop, ok)
+	}
+}

@@ -1,5 +1,5 @@
-// Command uvs is the userspace virtual server. Until the data plane's ports and the lab land,
-// it offers `uvs demo`: the load-balancing engine driven by simulated traffic.
+// Command uvs is the userspace virtual server: `uvs run` runs the appliance, `uvs conf check`
+// validates a configuration, and `uvs demo` drives the engine with simulated traffic.
 package main
 
 import (
@@ -11,6 +11,8 @@ import (
 const usage = `usage: uvs <command> [flags]
 
 commands:
+  run       run the appliance in the foreground: uvs run -c FILE
+            (SIGHUP reloads FILE, SIGTERM/SIGINT stop)
   conf      check configuration files: uvs conf check FILE...
   demo      run the engine on an embedded scenario (clients -> VIP -> 3 real servers,
             a real-server failure mid-run) and print what it did
@@ -31,6 +33,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "conf":
 		return runConf(args[1:], stdout, stderr)
+	case "run":
+		return runRun(args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(args[1:], stdout, stderr)
 	case "version":

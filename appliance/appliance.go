@@ -1,0 +1,227 @@
+// Package appliance wires one uvs appliance together: the configuration compiled into the
+// engine, the ports of its interfaces, the host stack that owns its addresses and VIPs, and
+// the dataplane loops with their forwarders. It is the only package that knows all of them.
+//
+// Lifecycle: New opens the ports and builds everything but starts nothing; Start starts the
+// engine's maintenance and the port loops; Reload applies a new configuration without
+// dropping connections (or keeps the running one and says why); Close stops everything and
+// waits for it.
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"reflect"
+	"sync"
+
+	"github.com/rs/zerolog"
+
+	"github.com/uvs-lb/uvs/conf"
+	"github.com/uvs-lb/uvs/lb"
+	"github.com/uvs-lb/uvs/nat"
+	"github.com/uvs-lb/uvs/netstack"
+	"github.com/uvs-lb/uvs/netstack/port"
+)
+
+// Options configure an Appliance.
+type Options struct {
+	Config *conf.Config
+	Log    zerolog.Logger
+	Clock  lb.Clock // nil: the system clock
+	// Ports supplies ports by interface name: every "memory" interface must be here (labs,
+	// tests); an afpacket or tap interface found here is used as given instead of opened.
+	Ports map[string]port.Port
+	// OpenPort opens the port of an afpacket or tap interface; nil means OpenPort (the real
+	// ports).
+	OpenPort func(iface *conf.Interface) (port.Port, error)
+}
+
+// Appliance is one running uvs.
+type Appliance struct {
+	log    zerolog.Logger
+	engine *lb.Engine
+	host   *netstack.Host
+	dp     *netstack.Dataplane
+
+	mu   sync.Mutex // serialises Reload
+	cfg  *conf.Config
+	vips map[netip.Addr]bool
+}
+
+// New builds an appliance from o.Config. It opens the ports (so it may need privileges for
+// afpacket and tap interfaces) and starts nothing. On error everything it opened is closed.
+func New(o Options) (a *Appliance, err error) {
+	cfg := o.Config
+	if cfg == nil {
+		return nil, errors.New("appliance: no configuration")
+	}
+	open := o.OpenPort
+	if open == nil {
+		open = OpenPort
+	}
+	var opened []port.Port
+	defer func() {
+		if err != nil {
+			for _, p := range opened {
+				p.Close()
+			}
+		}
+	}()
+	hc := netstack.HostConfig{}
+	for i := range cfg.Interfaces {
+		ifc := &cfg.Interfaces[i]
+		p := o.Ports[ifc.Name]
+		if p == nil {
+			if ifc.Kind == conf.KindMemory {
+				return nil, fmt.Errorf("appliance: interface %s: a memory port must be supplied by the caller", ifc.Name)
+			}
+			if p, err = open(ifc); err != nil {
+				return nil, fmt.Errorf("appliance: interface %s: %w", ifc.Name, err)
+			}
+			opened = append(opened, p)
+		}
+		nic := netstack.NICConfig{Port: p, Addrs: ifc.Addresses, VIPHome: i == 0}
+		for _, r := range ifc.Routes {
+			if r.Via.IsValid() {
+				hc.Routes = append(hc.Routes, netstack.Route{Dst: r.Prefix, Gateway: r.Via})
+			} else {
+				nic.OnLink = append(nic.OnLink, r.Prefix)
+			}
+		}
+		if ifc.Gateway.IsValid() {
+			hc.Routes = append(hc.Routes, netstack.Route{Dst: netip.PrefixFrom(netip.IPv4Unspecified(), 0), Gateway: ifc.Gateway})
+		}
+		if ifc.Gateway6.IsValid() {
+			hc.Routes = append(hc.Routes, netstack.Route{Dst: netip.PrefixFrom(netip.IPv6Unspecified(), 0), Gateway: ifc.Gateway6})
+		}
+		hc.NICs = append(hc.NICs, nic)
+	}
+	host, err := netstack.NewHost(hc)
+	if err != nil {
+		return nil, fmt.Errorf("appliance: %w", err)
+	}
+	timeouts := cfg.Timeouts()
+	engine := lb.New(lb.Options{Clock: o.Clock, Capacity: cfg.Capacity(), Timeouts: &timeouts})
+	if err := engine.Apply(cfg.Engine()); err != nil {
+		return nil, fmt.Errorf("appliance: %w", err)
+	}
+	f := nat.New()
+	dp, err := netstack.New(netstack.Config{
+		Host:       host,
+		Engine:     engine,
+		Forwarders: map[lb.Method]lb.Forwarder{lb.MethodNAT: f, lb.MethodFullNAT: f},
+		Clock:      o.Clock,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("appliance: %w", err)
+	}
+	a = &Appliance{log: o.Log, engine: engine, host: host, dp: dp, cfg: cfg, vips: map[netip.Addr]bool{}}
+	for _, v := range vipsOf(cfg) {
+		if err := host.AddVIP(v); err != nil {
+			dp.Close()
+			opened = nil // the dataplane owned and closed them
+			return nil, fmt.Errorf("appliance: VIP %s: %w", v, err)
+		}
+		a.vips[v] = true
+	}
+	return a, nil
+}
+
+// vipsOf lists the addresses the appliance must own: every service's VIP, and each single
+// address a firewall-mark rule matches (the seeds' "fwmark 80 for 10.10.1.30").
+func vipsOf(c *conf.Config) []netip.Addr {
+	seen := map[netip.Addr]bool{}
+	var out []netip.Addr
+	add := func(a netip.Addr) {
+		if a.IsValid() && !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	for _, s := range c.Services {
+		if s.Mark == 0 {
+			add(s.VIP)
+		}
+	}
+	for _, m := range c.Marks {
+		if m.Dst.IsValid() && m.Dst.IsSingleIP() {
+			add(m.Dst.Addr())
+		}
+	}
+	return out
+}
+
+// Start starts the engine's maintenance and the dataplane (host and port loops).
+func (a *Appliance) Start(ctx context.Context) error {
+	if err := a.engine.Start(ctx); err != nil {
+		return fmt.Errorf("appliance: %w", err)
+	}
+	if err := a.dp.Start(ctx); err != nil {
+		a.engine.Close()
+		return fmt.Errorf("appliance: %w", err)
+	}
+	ev := a.log.Info()
+	for _, ifc := range a.cfg.Interfaces {
+		ev = ev.Str("interface."+ifc.Name, fmt.Sprint(ifc.Addresses))
+	}
+	ev.Int("services", len(a.cfg.Services)).Int("vips", len(a.vips)).Msg("appliance started")
+	return nil
+}
+
+// Reload applies cfg. Services, servers, weights, marks, IPVS settings and VIPs change in
+// place: a new table is published and live connections keep flowing. Interfaces cannot
+// change without a restart. On any error the running configuration stays, whole.
+func (a *Appliance) Reload(cfg *conf.Config) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !reflect.DeepEqual(a.cfg.Interfaces, cfg.Interfaces) {
+		return errors.New("appliance: reload: interfaces changed; that needs a restart")
+	}
+	if err := a.engine.Apply(cfg.Engine()); err != nil {
+		return fmt.Errorf("appliance: reload: %w", err)
+	}
+	a.engine.Conns().SetTimeouts(cfg.Timeouts())
+	want := map[netip.Addr]bool{}
+	for _, v := range vipsOf(cfg) {
+		want[v] = true
+		if !a.vips[v] {
+			if err := a.host.AddVIP(v); err != nil {
+				a.log.Error().Err(err).Str("vip", v.String()).Msg("reload: cannot add VIP")
+				continue
+			}
+			a.vips[v] = true
+			a.log.Info().Str("vip", v.String()).Msg("VIP added")
+		}
+	}
+	for v := range a.vips {
+		if !want[v] {
+			if err := a.host.RemoveVIP(v); err != nil {
+				a.log.Error().Err(err).Str("vip", v.String()).Msg("reload: cannot remove VIP")
+				continue
+			}
+			delete(a.vips, v)
+			a.log.Info().Str("vip", v.String()).Msg("VIP removed")
+		}
+	}
+	a.cfg = cfg
+	a.log.Info().Uint64("table", a.engine.Table().Version()).Int("services", len(cfg.Services)).Msg("configuration reloaded")
+	return nil
+}
+
+// Engine returns the load-balancing engine.
+func (a *Appliance) Engine() *lb.Engine { return a.engine }
+
+// Host returns the appliance's host stack.
+func (a *Appliance) Host() *netstack.Host { return a.host }
+
+// Stats returns the dataplane's counters.
+func (a *Appliance) Stats() netstack.Stats { return a.dp.Stats() }
+
+// Close stops the dataplane (which closes the ports and the host) and the engine, and waits.
+func (a *Appliance) Close() error {
+	err := a.dp.Close()
+	a.engine.Close()
+	return err
+}
