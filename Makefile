@@ -2,8 +2,9 @@
 GO      ?= go
 PKGS    := ./...
 # Debian packages the tests need when run as root (CI): iproute2 for the namespaces and
-# veths the privileged tests build, nginx-light and curl as real servers and client.
-TEST_APT_PKGS ?= iproute2 nginx-light curl
+# veths the privileged tests build, nginx-light and curl as real servers and client, tshark
+# to read the lab's pcaps.
+TEST_APT_PKGS ?= iproute2 nginx-light curl tshark
 # How long each fuzz target runs inside `make test` (seconds); `make fuzz` runs longer.
 FUZZTIME ?= 10s
 

@@ -15,12 +15,13 @@ import (
 const module = "github.com/uvs-lb/uvs"
 
 // level of each top-level package, ×10; subpackages share their parent's level. Within the
-// data plane (level 1), lb sits just below its Forwarders and the ports that call it.
+// data plane (level 1), lb sits just below its Forwarders and the ports that call it; within
+// level 3, the lab and the image run real appliances, so they sit just above appliance.
 var levels = map[string]int{
 	"packet": 0,
 	"lb":     10, "nat": 15, "dr": 15, "tunnel": 15, "netstack": 15,
 	"conf": 20, "health": 20, "vrrp": 20, "connsync": 20,
-	"appliance": 30, "lab": 30, "image": 30,
+	"appliance": 30, "lab": 35, "image": 35,
 	"cmd": 40,
 }
 
