@@ -129,10 +129,17 @@ func New(o Options) (a *Appliance, err error) {
 	return a, nil
 }
 
-// vipsOf lists the addresses the appliance must own: every service's VIP, and each single
-// address a firewall-mark rule matches (the seeds' "fwmark 80 for 10.10.1.30").
+// vipsOf lists the addresses the appliance must own beside its interfaces' own: every
+// service's VIP, each single address a firewall-mark rule matches (the seeds' "fwmark 80 for
+// 10.10.1.30"), and each full-NAT local address that is not an interface address already:
+// the real servers resolve it to send their replies, and nothing else would answer.
 func vipsOf(c *conf.Config) []netip.Addr {
 	seen := map[netip.Addr]bool{}
+	for _, ifc := range c.Interfaces {
+		for _, p := range ifc.Addresses {
+			seen[p.Addr()] = true // owned already
+		}
+	}
 	var out []netip.Addr
 	add := func(a netip.Addr) {
 		if a.IsValid() && !seen[a] {
@@ -148,6 +155,11 @@ func vipsOf(c *conf.Config) []netip.Addr {
 	for _, m := range c.Marks {
 		if m.Dst.IsValid() && m.Dst.IsSingleIP() {
 			add(m.Dst.Addr())
+		}
+	}
+	for _, s := range c.Services {
+		for _, a := range s.LocalAddrs {
+			add(a)
 		}
 	}
 	return out

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // The host's sockets, as the standard library's interfaces, for health checks, management
@@ -49,12 +51,27 @@ func (h *Host) ListenTCP(addr netip.AddrPort) (net.Listener, error) {
 		return nil, &net.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
 	addr = unmapAddrPort(addr)
-	l, err := gonet.ListenTCP(s, toFullAddress(addr), protocolOf(addr.Addr()))
-	if err != nil {
-		return nil, err
+	// SO_REUSEADDR, as servers set it: a service restarted on its port must not wait for
+	// the previous instance's connections to leave TIME_WAIT.
+	var wq waiter.Queue
+	ep, terr := s.NewEndpoint(tcp.ProtocolNumber, protocolOf(addr.Addr()), &wq)
+	if terr != nil {
+		return nil, &net.OpError{Op: "listen", Net: "tcp", Err: stackError("endpoint", terr)}
 	}
-	return l, nil
+	ep.SocketOptions().SetReuseAddress(true)
+	if terr := ep.Bind(toFullAddress(addr)); terr != nil {
+		ep.Close()
+		return nil, &net.OpError{Op: "listen", Net: "tcp", Addr: net.TCPAddrFromAddrPort(addr), Err: stackError("bind", terr)}
+	}
+	if terr := ep.Listen(listenBacklog); terr != nil {
+		ep.Close()
+		return nil, &net.OpError{Op: "listen", Net: "tcp", Addr: net.TCPAddrFromAddrPort(addr), Err: stackError("listen", terr)}
+	}
+	return gonet.NewTCPListener(s, &wq, ep), nil
 }
+
+// listenBacklog is the accept queue of listeners, as net.Listen's default on Linux.
+const listenBacklog = 4096
 
 // ListenUDP opens a UDP socket on addr; an unspecified address (0.0.0.0, ::) receives on
 // every address of its family.

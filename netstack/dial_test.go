@@ -2,9 +2,12 @@ package netstack
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/uvs-lb/uvs/netstack/port"
 )
 
 func TestHostSocketsNeedARunningHost(t *testing.T) {
@@ -41,4 +44,49 @@ func TestDialRejectsWhatItCannotReach(t *testing.T) {
 			t.Errorf("dial %s %s: %v, want %q", c.network, c.addr, err, c.want)
 		}
 	}
+}
+
+// A service restarted on its port must not wait for its previous connections to leave
+// TIME_WAIT: listeners set SO_REUSEADDR.
+func TestListenTCPRebindsOverTimeWait(t *testing.T) {
+	a, b := port.Pipe(port.MemConfig{Name: "a", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}, port.MemConfig{Name: "b", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}})
+	ctx := context.Background()
+	mk := func(p port.Port, addr string) *Host {
+		h, err := NewHost(HostConfig{Standalone: true, NICs: []NICConfig{{Port: p, Addrs: []netip.Prefix{netip.MustParsePrefix(addr)}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		return h
+	}
+	server, client := mk(a, "10.9.0.1/24"), mk(b, "10.9.0.2/24")
+	at := netip.MustParseAddrPort("10.9.0.1:8080")
+	ln, err := server.ListenTCP(at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close() // the server closes first: its side goes to TIME_WAIT
+		}
+	}()
+	c, err := client.DialContext(ctx, "tcp", at.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	c.Read(make([]byte, 1))
+	c.Close()
+	ln.Close()
+	ln, err = server.ListenTCP(at)
+	if err != nil {
+		t.Fatalf("listen again on %v: %v", at, err)
+	}
+	ln.Close()
 }
