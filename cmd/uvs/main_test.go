@@ -3,41 +3,118 @@ package main
 import (
 	"bytes"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
+// TestDemoReport runs the demo briefly (a real appliance between gVisor clients and servers,
+// in process) and checks its report: rs2 answers nothing while it is out and some before and
+// after, the others keep answering, failures are few, confined to the moment rs2 dies, and
+// reported; the timeline is there; and the demo leaves no goroutine behind.
 func TestDemoReport(t *testing.T) {
+	before := runtime.NumGoroutine()
 	var out, errb bytes.Buffer
-	if code := run([]string{"demo", "-duration", "6s", "-rate", "100"}, &out, &errb); code != 0 {
+	start := time.Now()
+	if code := run([]string{"demo", "-duration", "6s"}, &out, &errb); code != 0 {
 		t.Fatalf("demo exited %d: %s", code, errb.String())
 	}
+	took := time.Since(start)
 	report := out.String()
-	t.Log("\n" + report)
-	// The windows while rs2 is out of the service (the middle third) give it no connection;
-	// before and after, every server gets some.
-	rows := regexp.MustCompile(`(?m)^\s*(\d+)-(\d+)s\s+(\d+)\s+(\d+)\s+(\d+)\s*$`).FindAllStringSubmatch(report, -1)
+	t.Logf("took %v\n%s", took, report)
+	if took > 20*time.Second {
+		t.Errorf("a 6s demo took %v", took)
+	}
+
+	// The timeline has the scenario's events, in order.
+	at := -1
+	for _, ev := range []string{"clients start", "FAILURE (simulated): rs2", "RELOAD (stands in for a health check)",
+		"RECOVERY: rs2", "RELOAD: the file as it was", "clients stop"} {
+		i := strings.Index(report, ev)
+		if i < 0 || i < at {
+			t.Errorf("timeline: %q missing or out of order", ev)
+		}
+		at = i
+	}
+	for _, want := range []string{"[[virtual_server.real_server]]", "expire_nodest_conn = true", // the configuration
+		"ActiveConn InActConn", "Conns   InPkts  OutPkts  InBytes OutBytes", "drop reasons:"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+
+	// Requests per real server by window: rs2 is out in the middle third.
+	rows := regexp.MustCompile(`(?m)^\s*(\d+\.\d)-(\d+\.\d)s\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)(\s+rs2 down)?\s*$`).FindAllStringSubmatch(report, -1)
 	if len(rows) != 6 {
 		t.Fatalf("want 6 window rows, got %d", len(rows))
 	}
+	failedTotal := 0
 	for i, r := range rows {
-		rs2, _ := strconv.Atoi(r[4])
-		rs1, _ := strconv.Atoi(r[3])
-		rs3, _ := strconv.Atoi(r[5])
-		failed := i == 2 || i == 3
-		if failed && rs2 != 0 {
-			t.Errorf("window %s-%ss: rs2 got %d connections while it was out", r[1], r[2], rs2)
+		n := make([]int, 4)
+		for j := range n {
+			n[j], _ = strconv.Atoi(r[3+j])
 		}
-		if !failed && rs2 == 0 {
-			t.Errorf("window %s-%ss: rs2 got nothing while in the service", r[1], r[2])
+		rs1, rs2, rs3, failed := n[0], n[1], n[2], n[3]
+		failedTotal += failed
+		out := i == 2 || i == 3
+		if out != (r[7] != "") {
+			t.Errorf("window %s-%ss: marked down %v, want %v", r[1], r[2], r[7] != "", out)
+		}
+		if out && rs2 != 0 {
+			t.Errorf("window %s-%ss: rs2 answered %d requests while out of the service", r[1], r[2], rs2)
+		}
+		if !out && rs2 == 0 {
+			t.Errorf("window %s-%ss: rs2 answered nothing while in the service", r[1], r[2])
 		}
 		if rs1 == 0 || rs3 == 0 {
-			t.Errorf("window %s-%ss: a healthy server got nothing", r[1], r[2])
+			t.Errorf("window %s-%ss: a healthy server answered nothing (rs1 %d, rs3 %d)", r[1], r[2], rs1, rs3)
+		}
+		// Requests fail only around rs2's death: from just before its failure (a request in
+		// flight) to the reload that takes it out.
+		if (i == 0 || i >= 3) && failed != 0 {
+			t.Errorf("window %s-%ss: %d failed requests, far from the failure", r[1], r[2], failed)
 		}
 	}
-	if !strings.Contains(report, "rejected, ") || !regexp.MustCompile(`no_dest [1-9]`).MatchString(report) {
-		t.Errorf("expire_nodest_conn drops not reported:\n%s", report)
+
+	// The clients' totals: few errors, all reported with their causes.
+	all := regexp.MustCompile(`(?m)^\s*all\s+(\d+)\s+(\d+)\s+(\d+)\s`).FindStringSubmatch(report)
+	if all == nil {
+		t.Fatal("no client totals")
+	}
+	sent, _ := strconv.Atoi(all[1])
+	answered, _ := strconv.Atoi(all[2])
+	errs, _ := strconv.Atoi(all[3])
+	if sent < 300 || answered+errs != sent || errs != failedTotal {
+		t.Errorf("client totals: sent %d, answered %d, errors %d; %d failed in the windows", sent, answered, errs, failedTotal)
+	}
+	if errs > sent/10 {
+		t.Errorf("%d of %d requests failed: more than the moment of rs2's death explains", errs, sent)
+	}
+	if errs > 0 {
+		m := regexp.MustCompile(`failed requests by cause: (.*)`).FindStringSubmatch(report)
+		sum := 0
+		if m != nil {
+			for _, c := range regexp.MustCompile(`(\d+) [a-z]`).FindAllStringSubmatch(m[1], -1) {
+				k, _ := strconv.Atoi(c[1])
+				sum += k
+			}
+		}
+		if sum != errs || !strings.Contains(report, "first failed request") {
+			t.Errorf("%d failed requests, %d reported by cause or the timeline does not say when", errs, sum)
+		}
+	}
+
+	// Everything the demo started has stopped: hosts, switches, servers, the appliance.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("goroutines left: %d, %d before the demo:\n%s", runtime.NumGoroutine(), before, buf[:n])
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
