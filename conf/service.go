@@ -185,6 +185,8 @@ func (p *parser) localPool(t *table, s *Service, fam packet.Family) {
 	if s, ok := t.str("local_ports"); ok {
 		if r, err := portRange(s); err != nil {
 			t.errorf("local_ports", "%v", err)
+		} else if span := int(r.Hi) - int(r.Lo) + 1; span < lb.MinLocalPorts {
+			t.errorf("local_ports", "%s spans %d ports; full-NAT needs at least %d (each connection takes a local port that lands in its connection-table shard)", s, span, lb.MinLocalPorts)
 		} else {
 			sc.LocalPorts = [2]uint16{r.Lo, r.Hi}
 		}

@@ -91,6 +91,12 @@ type MarkRule struct {
 // PortRange is an inclusive range of ports.
 type PortRange struct{ Lo, Hi uint16 }
 
+// MinLocalPorts is the narrowest full-NAT local port range: a connection's local port must
+// land in the connection-table shard of its client endpoint (so both directions share one
+// lock), and a range narrower than the table's shards (conntab.DefaultShards) would leave
+// some connections no port at all.
+const MinLocalPorts = 256
+
 // Default values, as IPVS and keepalived have them.
 const (
 	DefaultScheduler   = "wlc"
@@ -203,6 +209,9 @@ func (s *ServiceConfig) validate() error {
 	}
 	if s.LocalPorts[0] > s.LocalPorts[1] {
 		return fmt.Errorf("local port range %d-%d is reversed", s.LocalPorts[0], s.LocalPorts[1])
+	}
+	if s.LocalPorts != [2]uint16{} && int(s.LocalPorts[1])-int(s.LocalPorts[0])+1 < MinLocalPorts {
+		return fmt.Errorf("local port range %d-%d is narrower than %d ports", s.LocalPorts[0], s.LocalPorts[1], MinLocalPorts)
 	}
 	for _, a := range s.LocalAddrs {
 		if (a.Is4() && fam != packet.FamilyIPv4) || (!a.Is4() && fam == packet.FamilyIPv4) {

@@ -115,6 +115,12 @@ func (e *Engine) Apply(cfg *Config) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	for i := range cfg.Services {
+		s := &cfg.Services[i]
+		if n := e.conns.Shards(); s.LocalPorts != [2]uint16{} && int(s.LocalPorts[1])-int(s.LocalPorts[0])+1 < n {
+			return fmt.Errorf("service %d (%s): local port range %d-%d is narrower than the connection table's %d shards", i, s, s.LocalPorts[0], s.LocalPorts[1], n)
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t, err := e.compile(cfg)

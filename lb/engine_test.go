@@ -475,6 +475,11 @@ func TestConfigErrors(t *testing.T) {
 		"mixed family": func(c *Config) { c.Services[0].Servers[0].Addr = netip.MustParseAddr("2001:db8::1") },
 		"ops on TCP":   func(c *Config) { c.Services[0].OnePacket = true },
 		"bad mask":     func(c *Config) { c.Services[0].PersistMask = 33 },
+		"narrow local port range": func(c *Config) {
+			c.Services[0].Method = MethodFullNAT
+			c.Services[0].LocalAddrs = []netip.Addr{netip.MustParseAddr("192.168.1.2")}
+			c.Services[0].LocalPorts = [2]uint16{20000, 20099}
+		},
 	}
 	for name, mutate := range cases {
 		r := newRig(t, &Config{Services: []ServiceConfig{natService("rr", rs2)}}, Options{})
