@@ -150,7 +150,6 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 		d      *Dest
 		weight int32
 		method Method
-		thresh [2]uint32
 		fresh  bool
 	}
 	var created []*Dest // new identities, undone on error
@@ -179,7 +178,7 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 		if m == 0 {
 			m = MethodNAT
 		}
-		updates = append(updates, pending{d: d, weight: rc.Weight, method: m, thresh: [2]uint32{rc.Upper, rc.Lower}, fresh: fresh})
+		updates = append(updates, pending{d: d, weight: rc.Weight, method: m, fresh: fresh})
 		return d
 	}
 	for i := range cfg.Services {
@@ -200,11 +199,12 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 			s.dests = append(s.dests, d)
 			s.methods = append(s.methods, updates[len(updates)-1].method)
 			if rc.Upper > 0 {
-				s.thresholds = append(s.thresholds, j)
+				s.thresholds = append(s.thresholds, threshold{idx: j, upper: rc.Upper, lower: rc.Lower})
 			}
 		}
 		if sc.Sorry != nil {
 			s.sorry = dest(sk, sc, sc.Sorry)
+			s.sorryWeight, s.sorryMethod = sc.Sorry.Weight, updates[len(updates)-1].method
 		}
 		if sc.Mark != 0 {
 			t.marked[markKey{sc.Mark, sk.family}] = s
@@ -224,9 +224,9 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 	old := make([]pending, len(updates))
 	lastWeights := make([]int32, len(updates))
 	for i, u := range updates {
-		old[i] = pending{d: u.d, weight: u.d.weight, method: u.d.method, thresh: u.d.thresh}
+		old[i] = pending{d: u.d, weight: u.d.weight, method: u.d.method}
 		lastWeights[i] = u.d.lastWeight
-		u.d.weight, u.d.method, u.d.thresh = u.weight, u.method, u.thresh
+		u.d.weight, u.d.method = u.weight, u.method
 		if u.weight > 0 {
 			u.d.lastWeight = u.weight
 		}
@@ -241,7 +241,7 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 		if err != nil {
 			for i := len(old) - 1; i >= 0; i-- {
 				o := old[i]
-				o.d.weight, o.d.method, o.d.thresh = o.weight, o.method, o.thresh
+				o.d.weight, o.d.method = o.weight, o.method
 				o.d.lastWeight = lastWeights[i]
 			}
 			undo()
@@ -277,10 +277,10 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 	}
 	for _, s := range t.services {
 		for i, d := range s.dests {
-			t.dests[d.id] = destSlot{d: d, svc: s, idx: i}
+			t.dests[d.id] = destSlot{d: d, svc: s, idx: i, weight: s.cfg.Servers[i].Weight, method: s.methods[i]}
 		}
 		if s.sorry != nil {
-			t.dests[s.sorry.id] = destSlot{d: s.sorry, svc: s, idx: -1}
+			t.dests[s.sorry.id] = destSlot{d: s.sorry, svc: s, idx: -1, weight: s.sorryWeight, method: s.sorryMethod}
 		}
 	}
 	for k, id := range e.services {

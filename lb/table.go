@@ -25,11 +25,14 @@ type Table struct {
 }
 
 // destSlot is what a Table knows of a real server id: the server and, when it is in this
-// version's configuration, the service it belongs to.
+// version's configuration, the service it belongs to and its settings in this version. The
+// data path reads settings from here, never from the Dest, which the next compile rewrites.
 type destSlot struct {
-	d   *Dest
-	svc *Service // nil: the server left the configuration; its connections drain
-	idx int      // index in svc.dests
+	d      *Dest
+	svc    *Service // nil: the server left the configuration; its connections drain
+	idx    int      // index in svc.dests; -1 for the sorry server
+	weight int32
+	method Method
 }
 
 type vipKey struct {
@@ -65,6 +68,11 @@ type markKey struct {
 	family packet.Family
 }
 
+type threshold struct {
+	idx          int
+	upper, lower uint32
+}
+
 type svcKey struct {
 	proto  uint8
 	family packet.Family
@@ -91,9 +99,12 @@ type Service struct {
 	dests   []*Dest
 	methods []Method
 	sorry   *Dest
-	// thresholds lists the dests with connection thresholds, whose OVERLOAD flag the engine
-	// re-evaluates before scheduling (usually empty).
-	thresholds  []int
+	// thresholds lists the dests with connection thresholds (index and [upper, lower]),
+	// whose OVERLOAD flag the engine re-evaluates before scheduling (usually empty).
+	thresholds []threshold
+	// sorryWeight and sorryMethod are the sorry server's settings in this version.
+	sorryWeight int32
+	sorryMethod Method
 	persistMask [16]byte
 	localPorts  [2]uint16
 }
@@ -131,7 +142,6 @@ type Dest struct {
 	// lastWeight is the last nonzero weight (IPVS last_weight): Maglev builds its table
 	// from it, so quiescing a server does not move other servers' clients.
 	lastWeight int32
-	thresh     [2]uint32
 	method     Method
 }
 
@@ -144,10 +154,11 @@ func (d *Dest) Counts() *sched.Counts { return &d.counts }
 // Counters returns the server's traffic counters.
 func (d *Dest) Counters() *Counters { return &d.ctrs }
 
-// Weight is the server's weight in the newest compiled table.
+// Weight is the server's weight in the newest compiled table. Control path only: the data
+// path reads the weight of its own table version.
 func (d *Dest) Weight() int32 { return d.weight }
 
-// Method is the server's forwarding method in the newest compiled table.
+// Method is the server's forwarding method in the newest compiled table (control path).
 func (d *Dest) Method() Method { return d.method }
 
 // Services returns the table's services in no particular order.

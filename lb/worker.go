@@ -156,7 +156,7 @@ func (w *Worker) reschedule(t *Table, p *packet.Packet, c *conntab.Conn) bool {
 		return false
 	}
 	resched := false
-	if s := t.dest(c.Dest); t.expireNoDst && s != nil && (s.svc == nil || s.d.weight == 0) {
+	if s := t.dest(c.Dest); t.expireNoDst && s != nil && (s.svc == nil || s.weight == 0) {
 		resched = true
 	} else if c.Prev == conntab.StateTimeWait || // the state before this SYN moved it
 		(t.reuseMode&2 != 0 && c.Prev == conntab.StateFinWait && c.Flags&conntab.FlagInputOnly != 0) {
@@ -311,8 +311,8 @@ func (w *Worker) schedule(svc *Service, p *packet.Packet) (*Dest, Method) {
 	if i := svc.sched.Pick(in); i >= 0 {
 		return svc.dests[i], svc.methods[i]
 	}
-	if svc.sorry != nil && svc.sorry.weight > 0 {
-		return svc.sorry, svc.sorry.method
+	if svc.sorry != nil && svc.sorryWeight > 0 {
+		return svc.sorry, svc.sorryMethod
 	}
 	return nil, 0
 }
@@ -334,9 +334,9 @@ func (w *Worker) persist(t *Table, svc *Service, p *packet.Packet, now int64) (*
 	var tc conntab.Conn
 	tab := w.e.conns
 	if tab.LookupTemplate(k, now, &tc) {
-		if s := t.dest(tc.Dest); s != nil && s.svc == svc && !(t.expireQuiet && s.d.weight == 0) {
+		if s := t.dest(tc.Dest); s != nil && s.svc == svc && !(t.expireQuiet && s.weight == 0) {
 			tab.Touch(tc.Self, svc.cfg.Persistence, now)
-			return s.d, methodOf(s), tc.Self
+			return s.d, s.method, tc.Self
 		}
 		tab.Delete(tc.Self)
 	}
@@ -352,7 +352,7 @@ func (w *Worker) persist(t *Table, svc *Service, p *packet.Packet, now int64) (*
 	case nil:
 	case conntab.ErrExists: // another worker made it first: follow its choice
 		if s := t.dest(tc.Dest); s != nil {
-			return s.d, methodOf(s), tc.Self
+			return s.d, s.method, tc.Self
 		}
 		return d, m, 0
 	default:
@@ -361,21 +361,13 @@ func (w *Worker) persist(t *Table, svc *Service, p *packet.Packet, now int64) (*
 	return d, m, tc.Self
 }
 
-func methodOf(s *destSlot) Method {
-	if s.idx >= 0 && s.svc != nil {
-		return s.svc.methods[s.idx]
-	}
-	return s.d.method
-}
-
 // refreshOverload applies IPVS's threshold hysteresis to the servers that have thresholds:
 // OVERLOAD is set at Upper connections and cleared below Lower (or 3/4 of Upper).
 func (s *Service) refreshOverload() {
-	for _, i := range s.thresholds {
-		d := s.dests[i]
-		c := &d.counts
+	for _, th := range s.thresholds {
+		c := &s.dests[th.idx].counts
 		n := uint32(c.Active.Load() + c.Inactive.Load())
-		up, low := d.thresh[0], d.thresh[1]
+		up, low := th.upper, th.lower
 		if c.Overloaded.Load() {
 			if (low != 0 && n < low) || (low == 0 && n*4 < up*3) {
 				c.Overloaded.Store(false)
