@@ -8,15 +8,17 @@ TEST_APT_PKGS ?= iproute2 nginx-light curl tshark
 # How long each fuzz target runs inside `make test` (seconds); `make fuzz` runs longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test deps vet fmt-check unit race fuzz-smoke fuzz bench clean
+.PHONY: all build demo test deps vet fmt-check unit race fuzz-smoke fuzz bench bench-quick clean
 
 all: build
 
 build:
 	$(GO) build -o bin/uvs ./cmd/uvs
 
+# The lab's demo topology: clients → VIP → appliance → three real servers, one failing mid-run;
+# the report is printed and the picture written to demo.svg.
 demo: build
-	./bin/uvs demo
+	./bin/uvs lab run examples/lab/demo.toml --svg demo.svg
 
 deps:
 	@missing=""; for p in $(TEST_APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -34,8 +36,10 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# One package at a time: the lab's scenarios and the load clients keep real-time schedules on
+# a 2-core machine, and must not compete with another package's tests for the CPU.
 unit:
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -p 1 $(PKGS)
 
 # The data plane under the race detector.
 race:
@@ -51,10 +55,18 @@ fuzz-smoke:
 fuzz:
 	$(MAKE) fuzz-smoke FUZZTIME=5m
 
-# Go benchmarks of the hot path (ns/packet, allocations, B/conn). BENCHTIME to lengthen.
+# Go benchmarks of the hot path (ns/packet, allocations, B/conn; BENCHTIME to lengthen), then
+# the side-by-side run on network namespaces, as root: uvs vs nftables DNAT vs HAProxy, a
+# markdown table with ratios (bench/run.sh; DUR, RUNS, MODES, LOADS; docs/bench.md). ~10 min.
 BENCHTIME ?= 1s
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./packet/ ./lb/... ./nat/ | tee bench.txt
+	@if [ "$$(id -u)" = 0 ]; then bench/run.sh; \
+	else echo "not root: the side-by-side run (bench/run.sh) needs root; skipped"; fi
+
+# The side-by-side run alone, 2 s per measurement: a smoke test of the harness (~3 min, root).
+bench-quick:
+	DUR=2 bench/run.sh
 
 clean:
-	rm -rf bin bench.txt
+	rm -rf bin bench.txt demo.svg

@@ -16,6 +16,8 @@ commands:
   conf      check configuration files: uvs conf check FILE...
   demo      run the engine on an embedded scenario (clients -> VIP -> 3 real servers,
             a real-server failure mid-run) and print what it did
+  lab       run a whole topology in this process: uvs lab run FILE [--json] [--pcap DIR]
+            [--svg FILE]; uvs lab check FILE...
   version   print the version
 `
 
@@ -37,6 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runRun(args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(args[1:], stdout, stderr)
+	case "lab":
+		return runLab(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "uvs", version)
 		return 0

@@ -1,0 +1,139 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/rs/zerolog"
+
+	"github.com/uvs-lb/uvs/appliance"
+	"github.com/uvs-lb/uvs/conf"
+	"github.com/uvs-lb/uvs/lb"
+	"github.com/uvs-lb/uvs/netstack"
+	"github.com/uvs-lb/uvs/netstack/port"
+)
+
+// applianceNode runs an appliance: a new appliance.Appliance per incarnation, each memory
+// interface a pipe into its jack, with the configuration in force (the file's, or the last
+// reload's: a restarted uvs reads its current configuration).
+type applianceNode struct {
+	n     *Node
+	log   zerolog.Logger
+	jacks map[string]*jack // by interface name, memory interfaces only
+	macs  map[string]net.HardwareAddr
+
+	cfg  *conf.Config
+	a    *appliance.Appliance // nil while killed
+	past applianceCounters    // what killed incarnations counted
+}
+
+// applianceCounters are what the report says of an appliance, summed over its incarnations.
+type applianceCounters struct {
+	Conns     uint64 // connections scheduled to a real server (or the sorry server)
+	Forwarded uint64 // frames forwarded
+	Passed    uint64 // frames handed to its host stack
+	Dropped   uint64 // frames dropped, for any reason
+	Drops     map[string]uint64
+}
+
+func (c *applianceCounters) add(o applianceCounters) {
+	c.Conns += o.Conns
+	c.Forwarded += o.Forwarded
+	c.Passed += o.Passed
+	c.Dropped += o.Dropped
+	for k, v := range o.Drops {
+		if c.Drops == nil {
+			c.Drops = map[string]uint64{}
+		}
+		c.Drops[k] += v
+	}
+}
+
+func newApplianceNode(n *Node, log zerolog.Logger, jacks map[string]*jack, macs map[string]net.HardwareAddr) *applianceNode {
+	return &applianceNode{n: n, log: log.With().Str("node", n.Name).Logger(), jacks: jacks, macs: macs, cfg: n.Config}
+}
+
+// boot builds and starts a new incarnation.
+func (an *applianceNode) boot(ctx context.Context) error {
+	ports := map[string]port.Port{}
+	for _, ifc := range an.cfg.Interfaces {
+		if j := an.jacks[ifc.Name]; j != nil {
+			ports[ifc.Name] = j.connect(port.MemConfig{Name: ifc.Name, MAC: an.macs[ifc.Name], MTU: ifc.MTU})
+		}
+	}
+	a, err := appliance.New(appliance.Options{Config: an.cfg, Log: an.log, Ports: ports})
+	if err != nil {
+		for _, p := range ports {
+			p.Close()
+		}
+		return fmt.Errorf("%s: %w", an.n.Name, err)
+	}
+	if err := a.Start(ctx); err != nil {
+		a.Close()
+		return fmt.Errorf("%s: %w", an.n.Name, err)
+	}
+	an.a = a
+	return nil
+}
+
+// kill closes the running incarnation, keeping its counters.
+func (an *applianceNode) kill() {
+	if an.a == nil {
+		return
+	}
+	an.past.add(countersOf(an.a))
+	an.a.Close()
+	an.a = nil
+}
+
+// reload applies cfg; on error the running configuration stays, as appliance.Reload keeps it.
+func (an *applianceNode) reload(cfg *conf.Config) error {
+	if an.a == nil {
+		return fmt.Errorf("%s is not running", an.n.Name)
+	}
+	if err := an.a.Reload(cfg); err != nil {
+		return err
+	}
+	an.cfg = cfg
+	return nil
+}
+
+// counters returns what every incarnation counted, and the entries the running one's
+// connection table holds.
+func (an *applianceNode) counters() (applianceCounters, int) {
+	c := applianceCounters{}
+	c.add(an.past)
+	inTable := 0
+	if an.a != nil {
+		c.add(countersOf(an.a))
+		inTable = an.a.Engine().Conns().Stats().Current
+	}
+	return c, inTable
+}
+
+// countersOf reads a running appliance's counters: the engine's per-service connection
+// counts and the dataplane's frame counts.
+func countersOf(a *appliance.Appliance) applianceCounters {
+	c := applianceCounters{Drops: map[string]uint64{}}
+	for _, s := range a.Engine().Table().Services() {
+		c.Conns += s.Counters().Snapshot().Conns
+	}
+	st := a.Stats()
+	for _, p := range st.Ports {
+		c.Forwarded += p.Forwarded
+		c.Passed += p.Passed
+		c.Dropped += p.Dropped
+	}
+	for r, n := range st.Drops {
+		if n > 0 && lb.DropReason(r) != lb.DropNone {
+			c.Drops[lb.DropReason(r).String()] += n
+		}
+	}
+	for d, n := range st.LoopDrops {
+		if n > 0 && netstack.Drop(d) != netstack.DropICMPSuppressed { // not a frame drop
+			c.Drops[netstack.Drop(d).String()] += n
+		}
+	}
+	return c
+}

@@ -1,0 +1,137 @@
+package lab
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/uvs-lb/uvs/lab/wire"
+)
+
+// Report is what a run saw: per client load, per real server, per appliance and per link,
+// the timeline as it happened, the traffic over time, and the expectations judged. Text,
+// JSON and SVG present it; JSON holds all of it (durations in nanoseconds).
+type Report struct {
+	Name     string        `json:"name"`
+	File     string        `json:"file"`
+	Duration time.Duration `json:"duration_ns"`
+	Bucket   time.Duration `json:"bucket_ns"` // the width of each Series point
+	// Setup is how long building and starting every node, link and switch took.
+	Setup time.Duration `json:"setup_ns"`
+
+	Clients      []ClientReport      `json:"clients"`
+	Servers      []ServerReport      `json:"servers"`
+	Appliances   []ApplianceReport   `json:"appliances"`
+	Links        []LinkReport        `json:"links"`
+	Events       []EventReport       `json:"events"`
+	Series       []SeriesPoint       `json:"series"` // all loads together, one point per bucket
+	Expectations []ExpectationResult `json:"expectations"`
+}
+
+// ClientReport is one load of one client.
+type ClientReport struct {
+	Client   string   `json:"client"`
+	Load     string   `json:"load"`
+	Type     LoadType `json:"type"`
+	Target   string   `json:"target"`
+	Requests uint64   `json:"requests"` // requests (HTTP), exchanges (tcp-long), datagrams (udp-flows)
+	Errors   uint64   `json:"errors"`
+	// ErrorKinds counts errors by kind ("refused", "timeout", "status 500", ...).
+	ErrorKinds map[string]uint64 `json:"error_kinds,omitempty"`
+	// Latencies of the successful requests.
+	P50 time.Duration `json:"p50_ns"`
+	P90 time.Duration `json:"p90_ns"`
+	P99 time.Duration `json:"p99_ns"`
+	Max time.Duration `json:"max_ns"`
+	// PerServer counts successful requests by the real server that answered.
+	PerServer map[string]uint64 `json:"per_server,omitempty"`
+	// Failed says why the load could not run at all ("" when it ran).
+	Failed string `json:"failed,omitempty"`
+}
+
+// Name is "client/load".
+func (c *ClientReport) Name() string { return c.Client + "/" + c.Load }
+
+// ServerReport is one real server: a host, or a name the clients saw answer (a VM).
+type ServerReport struct {
+	Name string `json:"name"`
+	// Answered counts the requests the clients saw it answer, over every load.
+	Answered uint64 `json:"answered"`
+	// Share is Answered in percent of all answered requests.
+	Share float64 `json:"share"`
+	// Received counts the HTTP requests its HTTP services received, answered or not (its
+	// own count; 0 for a server that is not a lab host).
+	Received uint64 `json:"received"`
+}
+
+// ApplianceReport is one appliance, over all its incarnations.
+type ApplianceReport struct {
+	Name string `json:"name"`
+	// Conns counts connections scheduled to a real or sorry server.
+	Conns uint64 `json:"conns"`
+	// InTable is what its connection table held at the end, connections in every state
+	// and persistence templates (0 if it was down).
+	InTable   int               `json:"in_table"`
+	Forwarded uint64            `json:"forwarded"` // frames forwarded
+	Passed    uint64            `json:"passed"`    // frames handed to its own host stack
+	Dropped   uint64            `json:"dropped"`   // frames dropped
+	Drops     map[string]uint64 `json:"drops,omitempty"`
+	// VRRP transitions come with VRRP.
+}
+
+// LinkReport is one link's frame counts per direction.
+type LinkReport struct {
+	Name string        `json:"name"`
+	A    string        `json:"a"`
+	B    string        `json:"b"`
+	AtoB wire.DirStats `json:"a_to_b"`
+	BtoA wire.DirStats `json:"b_to_a"`
+}
+
+// EventReport is one event of the timeline as it ran.
+type EventReport struct {
+	At      time.Duration `json:"at_ns"`
+	Action  Action        `json:"action"`
+	Subject string        `json:"subject"`
+	// Error says why the event did not take effect ("" when it did): a reload the
+	// appliance refused, a node that would not restart.
+	Error string `json:"error,omitempty"`
+}
+
+// SeriesPoint is one bucket of the run: answered requests by server, and errors.
+type SeriesPoint struct {
+	Start     time.Duration     `json:"start_ns"`
+	PerServer map[string]uint64 `json:"per_server,omitempty"`
+	Errors    uint64            `json:"errors"`
+}
+
+// ExpectationResult is one bound of an [[expect]] entry, judged.
+type ExpectationResult struct {
+	// Key is the bound's place in the file ("expect[2].share"), and File, Line and Col its
+	// position.
+	Key  string `json:"key"`
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Col  int    `json:"col"`
+	// Subject is what it is about ("c1", "rs2", "all clients"), What the quantity.
+	Subject string `json:"subject"`
+	What    string `json:"what"`
+	Got     string `json:"got"`
+	Want    string `json:"want"`
+	Pass    bool   `json:"pass"`
+}
+
+// Failed returns the expectations that failed.
+func (r *Report) Failed() []ExpectationResult {
+	var out []ExpectationResult
+	for _, x := range r.Expectations {
+		if !x.Pass {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// JSON returns the report as indented JSON.
+func (r *Report) JSON() ([]byte, error) {
+	return json.MarshalIndent(r, "", "  ")
+}

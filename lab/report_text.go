@@ -1,0 +1,115 @@
+package lab
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Text returns the report as a person reads it: a table per kind of node, the timeline, and
+// the expectations.
+func (r *Report) Text() string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "lab %s (%s): %v, setup %v\n", r.Name, r.File, r.Duration, roundDuration(r.Setup))
+
+	section(&b, "CLIENT\tLOAD\tTARGET\tREQUESTS\tERRORS\tP50\tP99\t", func(w *tabwriter.Writer) {
+		for _, c := range r.Clients {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", c.Client, c.Load, c.Target, c.Requests, c.Errors,
+				latency(c.P50, c.Requests > c.Errors), latency(c.P99, c.Requests > c.Errors), clientNotes(c))
+		}
+	})
+	if len(r.Servers) > 0 {
+		section(&b, "REAL SERVER\tANSWERED\tSHARE\t", func(w *tabwriter.Writer) {
+			for _, s := range r.Servers {
+				fmt.Fprintf(w, "%s\t%d\t%.1f%%\t\n", s.Name, s.Answered, s.Share)
+			}
+		})
+	}
+	if len(r.Appliances) > 0 {
+		section(&b, "APPLIANCE\tCONNS\tIN TABLE\tFORWARDED\tDROPPED\t", func(w *tabwriter.Writer) {
+			for _, a := range r.Appliances {
+				fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\n", a.Name, a.Conns, a.InTable, a.Forwarded, a.Dropped, counts(a.Drops))
+			}
+		})
+	}
+	if len(r.Events) > 0 {
+		section(&b, "AT\tEVENT\t", func(w *tabwriter.Writer) {
+			for _, e := range r.Events {
+				line := fmt.Sprintf("%v\t%s %s", e.At, e.Action, e.Subject)
+				if e.Error != "" {
+					line += ": FAILED: " + e.Error
+				}
+				fmt.Fprintln(w, line)
+			}
+		})
+	}
+	if len(r.Expectations) > 0 {
+		section(&b, "EXPECT\t\t", func(w *tabwriter.Writer) {
+			for _, x := range r.Expectations {
+				verdict := "ok"
+				if !x.Pass {
+					verdict = "FAIL"
+				}
+				fmt.Fprintf(w, "%s\t%s\t(line %d)\n", verdict, x.Sentence(), x.Line)
+			}
+		})
+	}
+	return b.String()
+}
+
+// section writes a blank line, then a table with its header, without trailing blanks.
+func section(b *bytes.Buffer, header string, rows func(w *tabwriter.Writer)) {
+	var table bytes.Buffer
+	w := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, header)
+	rows(w)
+	w.Flush()
+	b.WriteByte('\n')
+	for _, line := range strings.SplitAfter(table.String(), "\n") {
+		b.WriteString(strings.TrimRight(line, " \n"))
+		if strings.HasSuffix(line, "\n") {
+			b.WriteByte('\n')
+		}
+	}
+}
+
+// latency prints a latency to three significant digits, "-" when nothing succeeded.
+func latency(d time.Duration, any bool) string {
+	if !any {
+		return "-"
+	}
+	return roundDuration(d).String()
+}
+
+// clientNotes says what went wrong for a load: why it could not run, or its errors by kind.
+func clientNotes(c ClientReport) string {
+	if c.Failed != "" {
+		return "could not run: " + c.Failed
+	}
+	return counts(c.ErrorKinds)
+}
+
+// counts prints counts by name, largest first: "refused 60, reset 4".
+func counts(m map[string]uint64) string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int {
+		if m[a] != m[b] {
+			if m[a] > m[b] {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	var parts []string
+	for _, k := range keys {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

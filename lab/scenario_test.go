@@ -1,0 +1,141 @@
+package lab
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Scenario tests run whole topologies and check their reports two ways: a golden report
+// with everything that depends on timing redacted (the rows, the timeline and each event's
+// outcome, each expectation's verdict), and bounds on the counts that vary from run to run.
+// They run in parallel: each is mostly waiting for its duration.
+
+func goldenReport(t *testing.T, rep *Report) {
+	t.Helper()
+	t.Cleanup(func() { explain(t, rep) })
+	name := strings.TrimSuffix(filepath.Base(rep.File), ".toml")
+	const note = "# The report with timing redacted: counts, latencies and shares are zeroed, and what\n" +
+		"# the expectations measured is \"…\"; their verdicts and the timeline are kept.\n"
+	golden(t, filepath.Join("testdata", "golden", name+".txt"), note+redact(rep).Text())
+	for _, x := range rep.Failed() {
+		t.Errorf("expectation failed: %v", x.Error())
+	}
+}
+
+// explain logs the whole report of a failed scenario, its series too: what failed is often
+// clearer from when it happened.
+func explain(t *testing.T, rep *Report) {
+	if !t.Failed() {
+		return
+	}
+	t.Log("\n" + rep.Text())
+	for _, p := range rep.Series {
+		t.Logf("%6v errors %3d answered %v", p.Start, p.Errors, p.PerServer)
+	}
+}
+
+// TestDemo is `make demo`: rs2 stops at 8 s, is quiesced at 10 s, and is back at 16 s.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("24 s")
+	}
+	t.Parallel()
+	rep := run(t, "../examples/lab/demo.toml", Options{})
+	goldenReport(t, rep)
+	if c := client(t, rep, "c1/http"); c.Requests < 2200 || c.Requests > 2500 {
+		t.Errorf("c1 sent %d requests in 24 s at 100/s", c.Requests)
+	}
+	// A few errors are allowed where none are expected: a test machine busy with other work
+	// can starve a run for longer than a client's timeout.
+	if n := errorsIn(rep, 0, 8*time.Second); n > 20 {
+		t.Errorf("%d errors before the failure", n)
+	}
+	if n := answeredIn(rep, "rs2", 9*time.Second, 16*time.Second); n != 0 {
+		t.Errorf("rs2 answered %d requests while stopped", n)
+	}
+	if n := answeredIn(rep, "rs2", 17*time.Second, 24*time.Second); n < 200 {
+		t.Errorf("rs2 answered only %d requests after its return", n)
+	}
+	if n := errorsIn(rep, 11*time.Second, 24*time.Second); n > 20 {
+		t.Errorf("%d errors once rs2 was quiesced", n)
+	}
+}
+
+// TestPiranhaPersistence: firewall mark 80 bundles ports 80 and 443 under one persistent
+// service, so each client's two loads are answered by one server, and the clients spread.
+func TestPiranhaPersistence(t *testing.T) {
+	t.Parallel()
+	rep := run(t, "../examples/lab/piranha-nat.toml", Options{})
+	goldenReport(t, rep)
+	used := map[string]bool{}
+	for _, c := range []string{"c1", "c2", "c3", "c4"} {
+		servers := map[string]bool{}
+		for _, l := range []string{"http", "https"} {
+			for s := range client(t, rep, c+"/"+l).PerServer {
+				servers[s] = true
+				used[s] = true
+			}
+		}
+		if len(servers) != 1 {
+			t.Errorf("%s was answered by %v; persistence keeps it on one server", c, servers)
+		}
+	}
+	if len(used) != 2 {
+		t.Errorf("the clients were answered by %v, want both servers", used)
+	}
+}
+
+// TestSorryServer: with both real servers quiesced, new connections go to the sorry server.
+func TestSorryServer(t *testing.T) {
+	t.Parallel()
+	rep := run(t, "../examples/lab/sorry-server.toml", Options{})
+	goldenReport(t, rep)
+	if n := answeredIn(rep, "sorry", 0, 4*time.Second) + answeredIn(rep, "sorry", 9*time.Second, 12*time.Second); n > 2 {
+		t.Errorf("the sorry server answered %d requests while the real servers were in", n)
+	}
+	if n := answeredIn(rep, "sorry", 5*time.Second, 8*time.Second); n < 100 {
+		t.Errorf("the sorry server answered only %d requests while it was alone", n)
+	}
+}
+
+// TestFaults plays every kind of event on the three kinds of load.
+func TestFaults(t *testing.T) {
+	t.Parallel()
+	rep := run(t, "testdata/faults.toml", Options{})
+	goldenReport(t, rep)
+	if len(rep.Events) != 15 {
+		t.Errorf("%d events ran, want 15", len(rep.Events))
+	}
+	for _, e := range rep.Events {
+		if e.Error != "" {
+			t.Errorf("%v %s %s: %s", e.At, e.Action, e.Subject, e.Error)
+		}
+	}
+	if c := client(t, rep, "c1/web"); c.ErrorKinds["status 500"] == 0 {
+		t.Errorf("no 500 while rs1's web service failed: %v", c.ErrorKinds)
+	}
+	if c := client(t, rep, "c3/dns"); c.Errors == 0 || c.Requests-c.Errors < 100 {
+		t.Errorf("udp flows: %d requests, %d errors; want answers and the partition's timeouts", c.Requests, c.Errors)
+	}
+	if c := client(t, rep, "c2/sessions"); c.Requests-c.Errors < 100 {
+		t.Errorf("long TCP: %d requests, %d errors", c.Requests, c.Errors)
+	}
+	// c1's timeout (500 ms) is shorter than a SYN's first retransmission (1 s): nothing due
+	// while rs1 is down can be answered by it after its restart.
+	if n := answeredIn(rep, "rs1", 6*time.Second, 7*time.Second); n > 2 { // the kill may come a few ms late
+		t.Errorf("rs1 answered %d requests while killed", n)
+	}
+	if n := answeredIn(rep, "rs1", 7500*time.Millisecond, 10*time.Second); n == 0 {
+		t.Error("rs1 answered nothing after its restart")
+	}
+	if n := answeredIn(rep, "rs2", 11*time.Second, 12*time.Second) + answeredIn(rep, "rs1", 11*time.Second, 12*time.Second); n == 0 {
+		t.Error("nothing answered after lb1's restart")
+	}
+	for _, l := range rep.Links {
+		if l.Name == "rs2:eth0--back:p2" && l.BtoA.DroppedDown == 0 {
+			t.Errorf("link %s dropped nothing while down: %+v", l.Name, l.BtoA)
+		}
+	}
+}
