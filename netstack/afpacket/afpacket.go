@@ -17,13 +17,31 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// RingVersion selects the kind of receive ring: see the package documentation ("Receive
+// ring: V2 or V3").
+type RingVersion string
+
+const (
+	// RingV2 is a TPACKET_V2 ring, the default: one fixed-size slot per frame, each handed to
+	// user space (and poll(2) woken) as soon as it is written. Latency is microseconds;
+	// under load one Read still takes up to BatchSize frames. Frames longer than a slot (GSO
+	// super-frames) come whole through the socket's receive queue.
+	RingV2 RingVersion = "v2"
+	// RingV3 is a TPACKET_V3 ring: variable-size frames packed into blocks that are handed over
+	// when full or FrameTimeout after their first frame. Fewer wakeups and denser memory at
+	// high rates, but a lone frame waits up to FrameTimeout (1 ms at least).
+	RingV3 RingVersion = "v3"
+)
+
 // Defaults; see the package documentation for the arithmetic behind them.
 const (
+	DefaultRingVersion  = RingV2
 	DefaultBlockSize    = 256 << 10 // bytes per ring block
 	DefaultNumBlocks    = 256       // blocks: a 64 MiB ring
 	DefaultFrameTimeout = time.Millisecond
 	DefaultBatchSize    = 64
 	DefaultSndBuf       = 4 << 20
+	DefaultRcvBuf       = 32 << 20 // V2: the socket queue of frames longer than a slot
 
 	// MaxGSOFrame is the largest frame Read returns with VNetHdr: an IP packet of 65535 bytes
 	// (GSO super-frames are bounded by the 16-bit IP length) behind an Ethernet header and
@@ -31,7 +49,7 @@ const (
 	MaxGSOFrame = 65535 + 14 + vlanTagLen
 
 	ethPAll       = 0x0003 // ETH_P_ALL
-	ringFrameSize = 2048   // tp_frame_size: only checked for consistency with TPACKET_V3
+	ringFrameSize = 2048   // V3's tp_frame_size: only checked for consistency
 	// frameOverhead bounds the ring bytes in front of a frame: the macoff of tpacket_rcv
 	// (TPACKET_ALIGN(tpacket3_hdr + sockaddr_ll + 16) + virtio header) and the block descriptor.
 	frameOverhead = 128 + blockDescLen
@@ -42,14 +60,27 @@ type Config struct {
 	// Name of an existing interface ("eth1", "veth-lb0"). The port takes it whole: see
 	// Warning.
 	Name string
-	// BlockSize is the size of one receive ring block: a power of two, at least the page size,
-	// and big enough for the largest frame (128 KiB with VNetHdr). 0 = DefaultBlockSize.
+	// RingVersion is the kind of receive ring, RingV2 or RingV3. "" = DefaultRingVersion (V2).
+	RingVersion RingVersion
+	// BlockSize is the size of one receive ring block: a power of two, at least the page size.
+	// V2 cuts it into slots of FrameSize; in V3 it must hold the largest frame (128 KiB with
+	// VNetHdr). 0 = DefaultBlockSize.
 	BlockSize int
-	// NumBlocks is the number of ring blocks. 0 = DefaultNumBlocks.
+	// NumBlocks is the number of ring blocks: the ring is NumBlocks × BlockSize bytes.
+	// 0 = DefaultNumBlocks.
 	NumBlocks int
-	// FrameTimeout is how long the kernel keeps a partly filled block before handing it over
-	// (tp_retire_blk_tov, whole milliseconds, at least 1): the longest a frame waits in the
-	// ring when traffic is light. 0 = DefaultFrameTimeout.
+	// FrameSize (V2) is the size of one ring slot: a multiple of 16, at most BlockSize, and
+	// at least 112 + MTU, which holds a frame of an MTU-sized packet behind the slot's headers.
+	// 0 = 112 + MTU rounded up to 16 (1616 bytes for an MTU of 1500).
+	FrameSize int
+	// RcvBuf (V2) is the socket receive buffer, where the kernel queues frames longer than a
+	// slot (GSO super-frames, with VNetHdr and offloads on) for Read to take whole
+	// (SO_RCVBUFFORCE when permitted, else SO_RCVBUF, which the kernel caps at
+	// net.core.rmem_max). 0 = DefaultRcvBuf; -1 leaves the default.
+	RcvBuf int
+	// FrameTimeout (V3) is how long the kernel keeps a partly filled block before handing it
+	// over (tp_retire_blk_tov, whole milliseconds, at least 1): the longest a frame waits in
+	// the ring when traffic is light. 0 = DefaultFrameTimeout.
 	FrameTimeout time.Duration
 	// BatchSize is the most frames one Read returns and one sendmmsg carries. 0 = 64.
 	BatchSize int
@@ -74,10 +105,11 @@ type Config struct {
 type Stats struct {
 	Packets uint64 // frames the kernel offered the socket, including those it dropped
 	Drops   uint64 // frames the kernel dropped because the ring was full
-	Freezes uint64 // times the ring filled up and the kernel stopped filling it
+	Freezes uint64 // V3: times the ring filled up and the kernel stopped filling it
 
+	Queued        uint64 // V2: frames longer than a slot, taken whole from the socket queue
 	Oversize      uint64 // frames longer than the caller's buffer: dropped
-	Truncated     uint64 // frames longer than a ring block: dropped (BlockSize too small)
+	Truncated     uint64 // V3: frames longer than a block; V2: longer than a slot with the receive buffer (RcvBuf) full: dropped
 	Malformed     uint64 // ring entries with impossible offsets: dropped
 	BadVNetHdr    uint64 // virtio headers whose checksum offsets do not fit the frame: dropped
 	PartialCsum   uint64 // without VNetHdr: frames whose L4 checksum was left to offload (delivered as is)
@@ -99,9 +131,11 @@ type Port struct {
 	vnetHdr   bool
 	headroom  int
 	maxFrame  int
+	version   RingVersion
 	blockSize int
 	numBlocks int
-	timeout   time.Duration
+	frameSize int           // V2
+	timeout   time.Duration // V3
 
 	fd  int // the packet socket
 	efd int // eventfd: readable once Close has begun
@@ -112,14 +146,24 @@ type Port struct {
 	closed atomic.Bool
 
 	rmu    sync.Mutex // one Read at a time
-	ring   ring
+	mem    []byte     // the mmap'ed receive ring
+	rx     rxRing     // *ringV2 or *ringV3 over mem
 	rxPoll [2]unix.PollFd
-	txPool sync.Pool // *txBatch
+	rxc    rxCounters // one Read's counters, under rmu
+	rxMsg  rxMsg      // V2: recvmsg of a queued frame, under rmu
+	txPool sync.Pool  // *txBatch
 
 	statsMu                    sync.Mutex
 	kPackets, kDrops, kFreezes uint64 // accumulated PACKET_STATISTICS, under statsMu
-	oversize, truncated, malformed, badVNet, partialCsum, completed, linkDown,
+	queued, oversize, truncated, malformed, badVNet, partialCsum, completed, linkDown,
 	txPackets, txDropped atomic.Uint64
+}
+
+// rxMsg is the msghdr with which Read takes a frame longer than a V2 slot from the socket
+// queue: the virtio header, then the frame, each straight into place.
+type rxMsg struct {
+	hdr unix.Msghdr
+	iov [2]unix.Iovec
 }
 
 var _ port.Port = (*Port)(nil)
@@ -147,6 +191,13 @@ func Open(cfg Config) (*Port, error) {
 	if cfg.Name == "" {
 		return nil, errors.New("afpacket: no interface name")
 	}
+	switch cfg.RingVersion {
+	case "":
+		cfg.RingVersion = DefaultRingVersion
+	case RingV2, RingV3:
+	default:
+		return nil, fmt.Errorf("afpacket: RingVersion %q is neither %q nor %q", cfg.RingVersion, RingV2, RingV3)
+	}
 	if cfg.BlockSize == 0 {
 		cfg.BlockSize = DefaultBlockSize
 	}
@@ -162,14 +213,17 @@ func Open(cfg Config) (*Port, error) {
 	if cfg.SndBuf == 0 {
 		cfg.SndBuf = DefaultSndBuf
 	}
+	if cfg.RcvBuf == 0 {
+		cfg.RcvBuf = DefaultRcvBuf
+	}
 	ifi, err := net.InterfaceByName(cfg.Name)
 	if err != nil {
 		return nil, fmt.Errorf("afpacket: %w", err)
 	}
 	p := &Port{
 		name: ifi.Name, ifindex: ifi.Index, mac: ifi.HardwareAddr, mtu: ifi.MTU,
-		batch: cfg.BatchSize, vnetHdr: cfg.VNetHdr, blockSize: cfg.BlockSize, numBlocks: cfg.NumBlocks,
-		fd: -1, efd: -1,
+		batch: cfg.BatchSize, vnetHdr: cfg.VNetHdr, version: cfg.RingVersion,
+		blockSize: cfg.BlockSize, numBlocks: cfg.NumBlocks, fd: -1, efd: -1,
 	}
 	p.maxFrame = p.mtu + 14 + vlanTagLen
 	if cfg.VNetHdr {
@@ -180,15 +234,31 @@ func Open(cfg Config) (*Port, error) {
 	switch {
 	case cfg.BlockSize < page || cfg.BlockSize&(cfg.BlockSize-1) != 0:
 		return nil, fmt.Errorf("afpacket: BlockSize %d is not a power of two >= the page size %d", cfg.BlockSize, page)
-	case cfg.BlockSize < p.maxFrame+frameOverhead:
-		return nil, fmt.Errorf("afpacket: BlockSize %d cannot hold a %d-byte frame", cfg.BlockSize, p.maxFrame)
 	case cfg.NumBlocks < 1 || cfg.BatchSize < 1:
 		return nil, errors.New("afpacket: NumBlocks and BatchSize must be positive")
 	case int64(cfg.BlockSize)*int64(cfg.NumBlocks) > 1<<31:
 		return nil, errors.New("afpacket: ring larger than 2 GiB")
 	}
-	tov := (cfg.FrameTimeout + time.Millisecond - 1) / time.Millisecond
-	p.timeout = tov * time.Millisecond
+	var tov time.Duration
+	if cfg.RingVersion == RingV3 {
+		if cfg.BlockSize < p.maxFrame+frameOverhead {
+			return nil, fmt.Errorf("afpacket: BlockSize %d cannot hold a %d-byte frame", cfg.BlockSize, p.maxFrame)
+		}
+		tov = (cfg.FrameTimeout + time.Millisecond - 1) / time.Millisecond
+		p.timeout = tov * time.Millisecond
+	} else {
+		if cfg.FrameSize == 0 {
+			cfg.FrameSize = v2FrameSize(p.mtu)
+		}
+		switch {
+		case cfg.FrameSize%unix.TPACKET_ALIGNMENT != 0 || cfg.FrameSize < v2HdrRoom+p.mtu:
+			return nil, fmt.Errorf("afpacket: FrameSize %d is not a multiple of %d of at least %d (MTU %d)",
+				cfg.FrameSize, unix.TPACKET_ALIGNMENT, v2HdrRoom+p.mtu, p.mtu)
+		case cfg.FrameSize > cfg.BlockSize:
+			return nil, fmt.Errorf("afpacket: FrameSize %d is larger than BlockSize %d", cfg.FrameSize, cfg.BlockSize)
+		}
+		p.frameSize = cfg.FrameSize
+	}
 	if err := p.open(cfg, uint32(tov)); err != nil {
 		p.release()
 		return nil, fmt.Errorf("afpacket %s: %w", cfg.Name, err)
@@ -214,7 +284,12 @@ func (p *Port) open(cfg Config, tov uint32) error {
 		return fmt.Errorf("socket: %w", err)
 	}
 	p.fd = fd
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+	v3 := cfg.RingVersion == RingV3
+	version := unix.TPACKET_V2
+	if v3 {
+		version = unix.TPACKET_V3
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, version); err != nil {
 		return fmt.Errorf("PACKET_VERSION: %w", err)
 	}
 	if cfg.VNetHdr {
@@ -222,21 +297,51 @@ func (p *Port) open(cfg Config, tov uint32) error {
 			return fmt.Errorf("PACKET_VNET_HDR: %w", err)
 		}
 	}
-	req := unix.TpacketReq3{
-		Block_size:     uint32(cfg.BlockSize),
-		Block_nr:       uint32(cfg.NumBlocks),
-		Frame_size:     ringFrameSize,
-		Frame_nr:       uint32(cfg.BlockSize / ringFrameSize * cfg.NumBlocks),
-		Retire_blk_tov: tov,
-	}
-	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
-		return fmt.Errorf("PACKET_RX_RING (%d x %d bytes): %w", cfg.NumBlocks, cfg.BlockSize, err)
+	if v3 {
+		req := unix.TpacketReq3{
+			Block_size:     uint32(cfg.BlockSize),
+			Block_nr:       uint32(cfg.NumBlocks),
+			Frame_size:     ringFrameSize,
+			Frame_nr:       uint32(cfg.BlockSize / ringFrameSize * cfg.NumBlocks),
+			Retire_blk_tov: tov,
+		}
+		if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+			return fmt.Errorf("PACKET_RX_RING (v3, %d x %d bytes): %w", cfg.NumBlocks, cfg.BlockSize, err)
+		}
+	} else {
+		req := unix.TpacketReq{
+			Block_size: uint32(cfg.BlockSize),
+			Block_nr:   uint32(cfg.NumBlocks),
+			Frame_size: uint32(cfg.FrameSize),
+			Frame_nr:   uint32(cfg.BlockSize / cfg.FrameSize * cfg.NumBlocks),
+		}
+		if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+			return fmt.Errorf("PACKET_RX_RING (v2, %d x %d bytes, %d-byte slots): %w", cfg.NumBlocks, cfg.BlockSize, cfg.FrameSize, err)
+		}
+		// Frames longer than a slot are queued whole on the socket, for Read to take.
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_COPY_THRESH, 1); err != nil {
+			return fmt.Errorf("PACKET_COPY_THRESH: %w", err)
+		}
+		if cfg.RcvBuf > 0 {
+			if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, cfg.RcvBuf) != nil {
+				if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, cfg.RcvBuf); err != nil {
+					return fmt.Errorf("SO_RCVBUF: %w", err)
+				}
+			}
+		}
 	}
 	mem, err := unix.Mmap(fd, 0, cfg.BlockSize*cfg.NumBlocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return fmt.Errorf("mmap ring: %w", err)
 	}
-	p.ring = ring{mem: mem, blockSize: cfg.BlockSize, nblocks: cfg.NumBlocks, vnetHdr: cfg.VNetHdr}
+	p.mem = mem
+	if v3 {
+		p.rx = &ringV3{mem: mem, blockSize: cfg.BlockSize, nblocks: cfg.NumBlocks, vnetHdr: cfg.VNetHdr}
+	} else {
+		r := newRingV2(mem, cfg.BlockSize, cfg.FrameSize, cfg.NumBlocks, cfg.VNetHdr)
+		r.recv = p.recvQueued
+		p.rx = r
+	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
 		return fmt.Errorf("PACKET_IGNORE_OUTGOING (Linux >= 4.20): %w", err)
 	}
@@ -269,9 +374,9 @@ func (p *Port) open(cfg Config, tov uint32) error {
 
 // release frees what open made (on a failed Open, or from Close).
 func (p *Port) release() {
-	if p.ring.mem != nil {
-		unix.Munmap(p.ring.mem)
-		p.ring.mem = nil
+	if p.mem != nil {
+		unix.Munmap(p.mem)
+		p.mem, p.rx = nil, nil
 	}
 	if p.fd >= 0 {
 		unix.Close(p.fd)
@@ -286,9 +391,9 @@ func (p *Port) release() {
 var errOffset = errors.New("afpacket: offset below Headroom()")
 
 // Read implements port.Port. It returns at once with up to len(bufs) frames when the ring
-// holds any, and otherwise sleeps in poll(2) until the kernel hands over a block (a block is
-// handed over when full or FrameTimeout after its first frame) or Close is called. Frames that
-// cannot be delivered whole are dropped and counted (Stats).
+// holds any, and otherwise sleeps in poll(2) until the kernel hands over a frame (V2: as soon
+// as it is written; V3: a block, when full or FrameTimeout after its first frame) or Close is
+// called. Frames that cannot be delivered whole are dropped and counted (Stats).
 func (p *Port) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	if offset < p.headroom {
 		return 0, errOffset
@@ -304,9 +409,10 @@ func (p *Port) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 		if p.closed.Load() {
 			return 0, port.ErrClosed
 		}
-		var c rxCounters
-		n := p.ring.read(bufs, sizes, offset, &c)
-		p.count(&c)
+		c := &p.rxc // in the Port: through the rxRing interface, a local would escape
+		*c = rxCounters{}
+		n := p.rx.read(bufs, sizes, offset, c)
+		p.count(c)
 		if n > 0 {
 			return n, nil
 		}
@@ -325,6 +431,7 @@ func (p *Port) count(c *rxCounters) {
 			a.Add(v)
 		}
 	}
+	add(&p.queued, c.queued)
 	add(&p.oversize, c.oversize)
 	add(&p.truncated, c.truncated)
 	add(&p.malformed, c.malformed)
@@ -333,7 +440,36 @@ func (p *Port) count(c *rxCounters) {
 	add(&p.completed, c.completed)
 }
 
-// waitRx sleeps until the ring may hold a block or the port is closing. A pending socket error
+// recvQueued is ringV2's recv: it takes the frame at the head of the socket queue with
+// recvmsg(2), the virtio header into vh and the frame into frame, and returns the frame's
+// whole length (MSG_TRUNC). The caller holds rmu and life.
+func (p *Port) recvQueued(vh, frame []byte) (int, bool) {
+	m := &p.rxMsg
+	k := 0
+	for _, b := range [2][]byte{vh, frame} {
+		if len(b) > 0 {
+			m.iov[k].Base = &b[0]
+			m.iov[k].SetLen(len(b))
+			k++
+		}
+	}
+	m.hdr.Iov = &m.iov[0]
+	m.hdr.SetIovlen(k)
+	defer func() { m.iov[0].Base, m.iov[1].Base = nil, nil }() // do not keep callers' buffers alive
+	for {
+		n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(p.fd), uintptr(unsafe.Pointer(&m.hdr)), unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+		switch e {
+		case 0:
+			return int(n) - len(vh), int(n) >= len(vh)
+		case unix.EINTR:
+			continue
+		default:
+			return 0, false
+		}
+	}
+}
+
+// waitRx sleeps until the ring may hold a frame or the port is closing. A pending socket error
 // (ENETDOWN when the link goes down) is read, which clears it, and counted; the wait goes on,
 // since the kernel resumes delivery when the link comes back.
 func (p *Port) waitRx() error {
@@ -470,7 +606,7 @@ func (p *Port) Stats() Stats {
 	kp, kd, kf := p.kPackets, p.kDrops, p.kFreezes
 	p.statsMu.Unlock()
 	return Stats{
-		Packets: kp, Drops: kd, Freezes: kf,
+		Packets: kp, Drops: kd, Freezes: kf, Queued: p.queued.Load(),
 		Oversize: p.oversize.Load(), Truncated: p.truncated.Load(), Malformed: p.malformed.Load(),
 		BadVNetHdr: p.badVNet.Load(), PartialCsum: p.partialCsum.Load(), CsumCompleted: p.completed.Load(),
 		LinkDown: p.linkDown.Load(), TxPackets: p.txPackets.Load(), TxDropped: p.txDropped.Load(),
@@ -479,14 +615,24 @@ func (p *Port) Stats() Stats {
 
 // harvest adds the kernel's counters (reset by each read) to ours. The caller holds life.
 func (p *Port) harvest() {
-	s, err := unix.GetsockoptTpacketStatsV3(p.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
-	if err != nil {
-		return
+	var packets, drops, freezes uint32
+	if p.version == RingV3 {
+		s, err := unix.GetsockoptTpacketStatsV3(p.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+		if err != nil {
+			return
+		}
+		packets, drops, freezes = s.Packets, s.Drops, s.Freeze_q_cnt
+	} else {
+		s, err := unix.GetsockoptTpacketStats(p.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+		if err != nil {
+			return
+		}
+		packets, drops = s.Packets, s.Drops
 	}
 	p.statsMu.Lock()
-	p.kPackets += uint64(s.Packets)
-	p.kDrops += uint64(s.Drops)
-	p.kFreezes += uint64(s.Freeze_q_cnt)
+	p.kPackets += uint64(packets)
+	p.kDrops += uint64(drops)
+	p.kFreezes += uint64(freezes)
 	p.statsMu.Unlock()
 }
 
@@ -527,8 +673,25 @@ func (p *Port) Name() string { return p.name }
 // Ifindex is the interface index in its network namespace.
 func (p *Port) Ifindex() int { return p.ifindex }
 
-// FrameTimeout is the block retire timeout in effect (FrameTimeout rounded up to milliseconds).
+// RingVersion is the kind of receive ring: RingV2 or RingV3.
+func (p *Port) RingVersion() RingVersion { return p.version }
+
+// FrameTimeout is the V3 block retire timeout in effect (FrameTimeout rounded up to
+// milliseconds): the longest a frame waits in the ring. It is 0 with V2, whose frames are
+// handed over one at a time, as soon as they are written.
 func (p *Port) FrameTimeout() time.Duration { return p.timeout }
+
+// FrameSize is the size of a V2 ring slot (0 with V3).
+func (p *Port) FrameSize() int { return p.frameSize }
+
+// RingFrames is the number of frames the ring holds: its slots with V2; with V3 it depends on
+// the frames' sizes, and RingFrames is 0.
+func (p *Port) RingFrames() int {
+	if p.frameSize == 0 {
+		return 0
+	}
+	return p.blockSize / p.frameSize * p.numBlocks
+}
 
 // RingBytes is the size of the receive ring.
 func (p *Port) RingBytes() int { return p.blockSize * p.numBlocks }

@@ -1,6 +1,6 @@
 // Package afpacket is the AF_PACKET port of uvs: raw Ethernet frames in and out of an existing
-// Linux interface, in batches, through a TPACKET_V3 receive ring and sendmmsg(2). It
-// implements port.Port.
+// Linux interface, in batches, through a memory-mapped receive ring (TPACKET_V2 by default, or
+// TPACKET_V3) and sendmmsg(2). It implements port.Port.
 //
 // # The port owns its interface
 //
@@ -20,43 +20,94 @@
 // Open works in the calling thread's namespace; lock the thread and setns(2) to open a port
 // in another one.
 //
+// # Receive ring: V2 or V3
+//
+// Config.RingVersion picks the receive ring. Both are mmap'ed, both are read without a system
+// call while frames are waiting, and with both one Read takes up to BatchSize frames:
+//
+//   - RingV2 (the default): TPACKET_V2, one fixed-size slot per frame. The kernel hands each
+//     slot to user space as soon as it has written the frame, and wakes poll(2) then: a lone
+//     frame is readable within microseconds. A request/reply with the kernel through a veth
+//     takes 1.5 µs here. The price is a wakeup whenever a frame arrives while the reader
+//     sleeps: a reader that keeps up with its traffic sleeps and wakes for a few frames at a
+//     time (6 to 10 frames per Read at 600 to 650 kpps, port to port through a veth, Write
+//     and Read in the same process on 2 vCPUs), and every frame takes a whole slot, whatever
+//     its size. A busier reader finds more frames per Read: batching comes from load.
+//   - RingV3: TPACKET_V3, variable-size frames packed into blocks. The kernel hands over a
+//     block when it is full or FrameTimeout (1 ms at the least) after its first frame, and
+//     wakes poll(2) once per block: far fewer wakeups and system calls at high rates (62
+//     frames per Read and 1.2 to 1.3 Mpps in the same test), and a 60-byte frame takes 144
+//     bytes of ring, not a slot. The price is latency at light load: a lone frame waits up to
+//     FrameTimeout before Read can see it, 1.00 ms per request/reply with the kernel.
+//
+// Through uvs (docs/bench.md, 2 vCPUs, one 5 s run each), V2 against V3: HTTP keep-alive
+// 103 000 against 38 000 requests/s (V3 is bound by its millisecond per exchange, with the uvs
+// core mostly idle), HTTP with a connection per request 21 300 against 17 900; but at a steady
+// 200 kpps of small UDP packets the lb core spends 4.1 µs per packet against 2.7 µs, most of
+// the difference in the extra sleeps and wakeups. Choose V3 for a port that sees only bulk,
+// high-rate traffic, where a millisecond does not matter and CPU per packet does; V2 for
+// everything else.
+//
 // # Receive ring sizing
 //
 // The ring is NumBlocks blocks of BlockSize bytes (defaults 256 × 256 KiB = 64 MiB of kernel
-// memory, mmap'ed, not swappable). Each frame takes TPACKET_ALIGN(macoff + length) bytes of a
-// block, where macoff is 82 (92 with VNetHdr): 144 bytes for a 60-byte frame, 1600 for a
-// 1514-byte one, 48 more per block for its descriptor. The kernel hands a block to user space
-// when it is full or, at the latest, FrameTimeout (default 1 ms) after opening it, so the ring
-// holds
+// memory, mmap'ed, not swappable) in both versions.
 //
-//   - at a high rate, RingBytes / slot frames: 466 000 frames of 60 bytes (466 ms at 1 Mpps,
-//     about the ceiling of this 2-vCPU test machine), or 41 700 frames of 1514 bytes (100 ms
-//     at 417 kpps, 5 Gbit/s: double NumBlocks per extra 5 Gbit/s);
+// V2 cuts each block into slots of FrameSize bytes, the tail of a block unused. The default
+// slot is 112 + MTU rounded up to 16, 1616 bytes for an MTU of 1500: the kernel puts the
+// Ethernet header at tp_mac = 66 (76 with VNetHdr, whose header goes right before it), so a
+// 1518-byte frame ends at byte 1594. A 256 KiB block holds 162 slots, the default ring 41 472.
+// Every frame takes one slot, so the ring holds frames × slot size = RingBytes:
+//
+//   - 41 472 frames, whatever their size and however slowly they come (no timeout): 41 ms at
+//     1 Mpps of 60-byte frames, 100 ms at 415 kpps (5 Gbit/s of 1514-byte frames), 1 s at
+//     41 kpps;
+//   - 100 ms at 1 Mpps needs 100 000 slots: NumBlocks 620 (155 MiB), or V3.
+//
+// A frame longer than a slot (a GSO super-frame with VNetHdr and offloads on; any frame after
+// the MTU was raised) does not go in the ring: PACKET_COPY_THRESH has the kernel queue it
+// whole on the socket and leave a truncated copy in its slot, marked TP_STATUS_COPY, and Read
+// takes it with one recvmsg(2) straight into the caller's buffer (Stats.Queued). Slot and queue
+// entry are made under one lock, so frames keep their order. The queue is bounded by the
+// socket receive buffer, RcvBuf (default 32 MiB, which the kernel doubles for its bookkeeping:
+// several hundred 64 KiB super-frames); when it is full the kernel keeps only the truncated
+// copy, and Read drops and counts the frame (Stats.Truncated). Without CAP_NET_ADMIN (an
+// unprivileged user namespace) SO_RCVBUFFORCE is refused and SO_RCVBUF is capped at
+// net.core.rmem_max.
+//
+// V3 fills each block with frames of TPACKET_ALIGN(macoff + length) bytes, where macoff is 82
+// (92 with VNetHdr): 144 bytes for a 60-byte frame, 1600 for a 1514-byte one, 48 more per
+// block for its descriptor. The kernel hands a block to user space when it is full or, at the
+// latest, FrameTimeout (default 1 ms) after opening it, so the ring holds
+//
+//   - at a high rate, RingBytes / slot frames: 466 000 frames of 60 bytes (466 ms at 1 Mpps),
+//     or 41 700 frames of 1514 bytes (100 ms at 417 kpps, 5 Gbit/s: double NumBlocks per
+//     extra 5 Gbit/s);
 //   - at a low rate, where timeouts retire blocks holding few frames, at least NumBlocks ×
 //     FrameTimeout = 256 ms, whatever the rate;
 //   - with VNetHdr, about three 64 KiB GSO super-frames per block: 768 in the ring, 100 ms
 //     of 4 Gbit/s of TCP.
 //
-// which is the "at least 100 ms at peak rate" DESIGN.md asks of a ring, for a stated peak of
-// 1 Mpps or 5 Gbit/s. BlockSize must be a power of two of at least a page and must hold the
-// largest frame (128 KiB with VNetHdr); smaller blocks retire sooner under light load and
-// waste less of the block's tail per GSO frame, at more blocks per second. When the ring is
-// full the kernel drops frames and counts them (Stats: Drops, Freezes); Read drops and counts
-// frames that do not fit the caller's buffer (Oversize) rather than truncate them.
+// Either way the default ring holds at least 100 ms at 5 Gbit/s. In V3, BlockSize must be a
+// power of two of at least a page and must hold the largest frame (128 KiB with VNetHdr);
+// smaller blocks retire sooner under light load and waste less of the block's tail per GSO
+// frame, at more blocks per second. When the ring is full the kernel drops frames and counts
+// them (Stats: Drops, and with V3 Freezes); Read drops and counts frames that do not fit the
+// caller's buffer (Oversize) rather than truncate them.
 //
 // # Blocking, latency and Close
 //
-// Read copies every waiting frame, up to len(bufs), and returns at once when the ring holds
-// any; when it holds none it sleeps in poll(2) on the socket and an eventfd, with no busy
-// polling. The price of TPACKET_V3 is latency at light load: the kernel publishes frames a
-// block at a time, so a lone frame waits up to FrameTimeout (1 ms, the minimum the kernel
-// accepts) before Read can see it. A request/reply with the kernel measured here takes
-// 1.00 ms per round trip, against ~1.3 µs on a TAP; under load blocks fill and leave at once
-// (1.3 Mpps of 60-byte frames from one port to another through a veth, loss-free, Write and
-// Read in the same process on 2 vCPUs). Close wakes a blocked Read or Write through the
-// eventfd, waits for them to leave, then unmaps the ring and closes the socket (the kernel
-// takes a few tens of milliseconds to release a packet socket). When the link goes down the
-// socket reports ENETDOWN; Read counts it (Stats.LinkDown) and keeps waiting.
+// Read copies every waiting frame, up to len(bufs), handing each V2 slot (each V3 block) back
+// to the kernel as soon as it is copied, and returns at once when the ring holds any; when it
+// holds none it sleeps in poll(2) on the socket and an eventfd, with no busy polling, until the
+// kernel hands over a frame (V2) or a block (V3). A request/reply with the kernel measured
+// here takes 1.5 µs per round trip with V2 (about what a TAP takes, ~1.3 µs) and 1.00 ms
+// with V3. Port to port through a veth, loss-free, Write and Read in the same process on 2
+// vCPUs, V3 carries 1.2 to 1.3 Mpps of 60-byte frames and V2 600 to 650 kpps: its reader
+// keeps up, so it sleeps and is woken every few frames. Close wakes a blocked Read or Write through
+// the eventfd, waits for them to leave, then unmaps the ring and closes the socket (the
+// kernel takes a few tens of milliseconds to release a packet socket). When the link goes
+// down the socket reports ENETDOWN; Read counts it (Stats.LinkDown) and keeps waiting.
 //
 // # Transmit
 //
@@ -81,7 +132,8 @@
 //     in bufs[i][offset-port.VNetHdrLen:offset] (Headroom is port.VNetHdrLen), completes a
 //     partial checksum in software (package vnet, with package packet's checksum functions)
 //     and then clears NEEDS_CSUM and sets DATA_VALID, so every frame handed to callers has a
-//     valid L4 checksum; super-frames keep their GSO fields (MaxFrame is MaxGSOFrame). Write
+//     valid L4 checksum; super-frames keep their GSO fields (MaxFrame is MaxGSOFrame; with V2
+//     they come whole from the socket queue, see "Receive ring sizing"). Write
 //     sends the header from the same place, so a super-frame written out is segmented by the
 //     kernel (or by the next device's TSO) and a NEEDS_CSUM header has the kernel finish the
 //     checksum. Callers that build frames must write a header there: all zeroes means "no

@@ -10,6 +10,74 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// rxRing is a receive ring as Port.Read uses it: ringV2 (TPACKET_V2, one slot per frame) or
+// ringV3 (TPACKET_V3, blocks of variable-size frames). read copies up to len(bufs) waiting
+// frames into bufs[i][offset:], sets sizes[i], and returns how many; it never blocks.
+type rxRing interface {
+	read(bufs [][]byte, sizes []int, offset int, c *rxCounters) int
+}
+
+// rxCounters are the receive-side drops and fix-ups of one Read, added to the port's atomics
+// once per batch.
+type rxCounters struct {
+	oversize, truncated, malformed, partialCsum, completed, badVNet, queued uint64
+}
+
+const vlanTagLen = 4
+
+// putTag writes the 802.1Q tag tpid/tci at frame[12:16].
+func putTag(frame []byte, tpid, tci uint16) {
+	frame[12], frame[13] = byte(tpid>>8), byte(tpid)
+	frame[14], frame[15] = byte(tci>>8), byte(tci)
+}
+
+// vlanTPID is the TPID of a tag the driver stripped: the kernel's when it says, else 802.1Q.
+func vlanTPID(status uint32, tpid uint16) uint16 {
+	if status&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
+		return tpid
+	}
+	return 0x8100
+}
+
+// copyFrame copies src into dst, putting back between the MAC addresses and the rest the VLAN
+// tag the driver stripped when tagged (dst is then len(src)+vlanTagLen bytes).
+func copyFrame(dst, src []byte, tagged bool, tpid, tci uint16) {
+	if !tagged {
+		copy(dst, src)
+		return
+	}
+	copy(dst, src[:12])
+	putTag(dst, tpid, tci)
+	copy(dst[16:], src[12:])
+}
+
+// finish does what every delivered frame needs once its bytes are in buf[offset:offset+size]:
+// with vnetHdr, the frame's virtio header vh (as the kernel wrote it, its offsets relative to
+// the untagged frame) is shifted for a re-inserted tag, a partial checksum is completed, and
+// the header is stored in buf[offset-vnet.Len:offset]; without, a partial checksum is counted.
+// It returns false when the frame must be dropped (a virtio header that does not fit it).
+func finish(buf []byte, offset, size int, vnetHdr bool, vh []byte, tagged bool, status uint32, c *rxCounters) bool {
+	if !vnetHdr {
+		if status&unix.TP_STATUS_CSUMNOTREADY != 0 {
+			c.partialCsum++
+		}
+		return true
+	}
+	h := vnet.Decode(vh)
+	if tagged {
+		h.ShiftForVLAN()
+	}
+	if h.Flags&vnet.FlagNeedsCsum != 0 {
+		if !vnet.Complete(buf[offset:offset+size], &h) {
+			c.badVNet++
+			return false
+		}
+		c.completed++
+	}
+	h.Encode(buf[offset-vnet.Len : offset])
+	return true
+}
+
 // Layout of the TPACKET_V3 receive ring (linux/if_packet.h). The ring is NumBlocks blocks of
 // BlockSize bytes. Each block starts with a struct tpacket_block_desc whose hdr.bh1 says who
 // owns the block (block_status: TP_STATUS_KERNEL while the kernel fills it, TP_STATUS_USER once
@@ -22,12 +90,11 @@ const (
 	bh1Off        = 8                                           // offset of hdr.bh1 in the descriptor
 	tpacket3Len   = int(unsafe.Sizeof(unix.Tpacket3Hdr{}))      // 48
 	sockaddrLLLen = int(unsafe.Sizeof(unix.RawSockaddrLinklayer{}))
-	vlanTagLen    = 4
 )
 
-// ring walks a TPACKET_V3 receive ring. It does no system calls, so tests drive it over a
+// ringV3 walks a TPACKET_V3 receive ring. It does no system calls, so tests drive it over a
 // synthetic ring in ordinary memory. Only one goroutine uses it at a time (Port.Read holds rmu).
-type ring struct {
+type ringV3 struct {
 	mem       []byte // the mmap'ed ring: nblocks*blockSize bytes
 	blockSize int
 	nblocks   int
@@ -39,23 +106,17 @@ type ring struct {
 	off   int  // offset in block cur of the next frame
 }
 
-// rxCounters are the receive-side drops and fix-ups of one Read, added to the port's atomics
-// once per batch.
-type rxCounters struct {
-	oversize, truncated, malformed, partialCsum, completed, badVNet uint64
-}
-
-func (r *ring) block(i int) []byte { return r.mem[i*r.blockSize : (i+1)*r.blockSize] }
+func (r *ringV3) block(i int) []byte { return r.mem[i*r.blockSize : (i+1)*r.blockSize] }
 
 // bh1 returns the block's struct tpacket_hdr_v1.
-func (r *ring) bh1(blk []byte) *unix.TpacketHdrV1 {
+func (r *ringV3) bh1(blk []byte) *unix.TpacketHdrV1 {
 	return (*unix.TpacketHdrV1)(unsafe.Pointer(&blk[bh1Off]))
 }
 
 // release hands block cur back to the kernel and moves on to the next block. The store is
 // atomic (a release barrier): the kernel must not see the block free before we are done
 // reading it.
-func (r *ring) release() {
+func (r *ringV3) release() {
 	atomic.StoreUint32(&r.bh1(r.block(r.cur)).Block_status, unix.TP_STATUS_KERNEL)
 	r.taken, r.left, r.off = false, 0, 0
 	r.cur++
@@ -68,7 +129,7 @@ func (r *ring) release() {
 // the kernel when the current one is exhausted; ok is false when no retired block is waiting.
 // A block is released on the call after its last frame was returned (or by flush), so the
 // frame's bytes stay valid until then.
-func (r *ring) next(c *rxCounters) (h *unix.Tpacket3Hdr, blk []byte, frameOff int, ok bool) {
+func (r *ringV3) next(c *rxCounters) (h *unix.Tpacket3Hdr, blk []byte, frameOff int, ok bool) {
 	for {
 		if r.taken && r.left == 0 {
 			r.release()
@@ -103,7 +164,7 @@ func (r *ring) next(c *rxCounters) (h *unix.Tpacket3Hdr, blk []byte, frameOff in
 
 // flush releases the current block if all its frames have been read, so that the kernel gets
 // it back at the end of a Read rather than at the start of the next one.
-func (r *ring) flush() {
+func (r *ringV3) flush() {
 	if r.taken && r.left == 0 {
 		r.release()
 	}
@@ -116,7 +177,7 @@ func (r *ring) flush() {
 // not fit the frame (badVNet). A VLAN tag the driver stripped is put back into the frame, so
 // callers see the frame as it was on the wire. With vnetHdr, the frame's virtio_net_hdr is
 // stored in bufs[i][offset-vnet.Len:offset] with any partial checksum completed.
-func (r *ring) read(bufs [][]byte, sizes []int, offset int, c *rxCounters) int {
+func (r *ringV3) read(bufs [][]byte, sizes []int, offset int, c *rxCounters) int {
 	n := 0
 	for n < len(bufs) {
 		h, blk, off, ok := r.next(c)
@@ -136,7 +197,6 @@ func (r *ring) read(bufs [][]byte, sizes []int, offset int, c *rxCounters) int {
 			c.truncated++
 			continue
 		}
-		src := blk[mac : mac+snap]
 		tagged := h.Status&unix.TP_STATUS_VLAN_VALID != 0
 		size := snap
 		if tagged {
@@ -147,34 +207,9 @@ func (r *ring) read(bufs [][]byte, sizes []int, offset int, c *rxCounters) int {
 			c.oversize++
 			continue
 		}
-		dst := buf[offset : offset+size]
-		if tagged {
-			tpid := uint16(0x8100)
-			if h.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
-				tpid = h.Hv1.Vlan_tpid
-			}
-			copy(dst, src[:12])
-			dst[12], dst[13] = byte(tpid>>8), byte(tpid)
-			dst[14], dst[15] = byte(h.Hv1.Vlan_tci>>8), byte(h.Hv1.Vlan_tci)
-			copy(dst[16:], src[12:])
-		} else {
-			copy(dst, src)
-		}
-		if r.vnetHdr {
-			vh := vnet.Decode(blk[hdrOff:mac])
-			if tagged {
-				vh.ShiftForVLAN()
-			}
-			if vh.Flags&vnet.FlagNeedsCsum != 0 {
-				if !vnet.Complete(dst, &vh) {
-					c.badVNet++
-					continue
-				}
-				c.completed++
-			}
-			vh.Encode(buf[offset-vnet.Len : offset])
-		} else if h.Status&unix.TP_STATUS_CSUMNOTREADY != 0 {
-			c.partialCsum++
+		copyFrame(buf[offset:offset+size], blk[mac:mac+snap], tagged, vlanTPID(h.Status, h.Hv1.Vlan_tpid), uint16(h.Hv1.Vlan_tci))
+		if !finish(buf, offset, size, r.vnetHdr, blk[hdrOff:mac], tagged, h.Status, c) {
+			continue
 		}
 		sizes[n] = size
 		n++

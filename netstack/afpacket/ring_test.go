@@ -23,13 +23,14 @@ type synthFrame struct {
 	tpid    uint16 // with TP_STATUS_VLAN_TPID_VALID
 	wireLen int    // tp_len when larger than data (a truncated frame)
 	vh      vnet.Hdr
+	noRoom  bool // V2, a frame longer than a slot: the receive buffer is full, nothing is queued
 }
 
 // fillBlock writes frames into block i of r with the layout of tpacket_rcv: frames from
 // offset_to_first_pkt = 48, the Ethernet header at tp_mac = TPACKET_ALIGN(68 + 16) - 14 (+10
 // with a virtio header, which sits right before it), tp_next_offset = TPACKET_ALIGN(mac+len).
 // The block is handed to user space (TP_STATUS_USER) last.
-func fillBlock(t *testing.T, r *ring, i int, frames []synthFrame) {
+func fillBlock(t *testing.T, r *ringV3, i int, frames []synthFrame) {
 	t.Helper()
 	blk := r.block(i)
 	clear(blk)
@@ -64,11 +65,11 @@ func fillBlock(t *testing.T, r *ring, i int, frames []synthFrame) {
 	b.Block_status = unix.TP_STATUS_USER
 }
 
-func newSynthRing(nblocks, blockSize int, vnetHdr bool) *ring {
-	return &ring{mem: make([]byte, nblocks*blockSize), blockSize: blockSize, nblocks: nblocks, vnetHdr: vnetHdr}
+func newSynthRing(nblocks, blockSize int, vnetHdr bool) *ringV3 {
+	return &ringV3{mem: make([]byte, nblocks*blockSize), blockSize: blockSize, nblocks: nblocks, vnetHdr: vnetHdr}
 }
 
-func status(r *ring, i int) uint32 { return r.bh1(r.block(i)).Block_status }
+func status(r *ringV3, i int) uint32 { return r.bh1(r.block(i)).Block_status }
 
 func eth(tag byte, n int) []byte {
 	f := make([]byte, n)
@@ -87,7 +88,7 @@ func mkBufs(n, size int) ([][]byte, []int) {
 	return bufs, make([]int, n)
 }
 
-func TestRingWalksBlocksAcrossReadsAndReleasesThem(t *testing.T) {
+func TestRingV3WalksBlocksAcrossReadsAndReleasesThem(t *testing.T) {
 	r := newSynthRing(3, 4096, false)
 	var f0, f1 []synthFrame
 	for i := range 5 {
@@ -137,26 +138,6 @@ func TestRingWalksBlocksAcrossReadsAndReleasesThem(t *testing.T) {
 	}
 }
 
-func TestRingReinsertsVLANTags(t *testing.T) {
-	r := newSynthRing(1, 4096, false)
-	inner := eth(1, 60)
-	fillBlock(t, r, 0, []synthFrame{
-		{data: inner, status: unix.TP_STATUS_VLAN_VALID | unix.TP_STATUS_VLAN_TPID_VALID, tci: 0x2123, tpid: 0x88a8},
-		{data: inner, status: unix.TP_STATUS_VLAN_VALID, tci: 7},
-	})
-	bufs, sizes := mkBufs(2, 1600)
-	var c rxCounters
-	if n := r.read(bufs, sizes, 0, &c); n != 2 {
-		t.Fatalf("read %d", n)
-	}
-	for i, tag := range [][]byte{{0x88, 0xa8, 0x21, 0x23}, {0x81, 0x00, 0x00, 0x07}} {
-		w := append(append(append([]byte{}, inner[:12]...), tag...), inner[12:]...)
-		if !bytes.Equal(bufs[i][:sizes[i]], w) {
-			t.Fatalf("frame %d: % x, want % x", i, bufs[i][:sizes[i]], w)
-		}
-	}
-}
-
 // partialFrame builds a TCP frame whose checksum field holds only the pseudo-header sum, as
 // the kernel hands over a CHECKSUM_PARTIAL packet, and the virtio header describing it.
 func partialFrame(t *testing.T, vlan uint16, payload int) ([]byte, vnet.Hdr) {
@@ -186,102 +167,187 @@ func validFrame(b []byte) bool {
 	return packet.Parse(b, &p) == nil && packet.ChecksumsValid(b, &p)
 }
 
-func TestRingVNetHeaderAndChecksumCompletion(t *testing.T) {
-	r := newSynthRing(1, 128<<10, true)
-	plain, ph := partialFrame(t, 0, 300)
-	gso, gh := partialFrame(t, 0, 30000)
-	// The kernel strips the tag into tp_vlan_tci, and the virtio header's offsets are
-	// relative to the untagged frame; Read puts the tag back and shifts them.
-	tagged, th := partialFrame(t, 0, 90)
-	full := packettest.Frame{Src: netip.MustParseAddrPort("10.1.0.1:1"), Dst: netip.MustParseAddrPort("10.1.0.2:2"), Proto: 17, Payload: []byte("complete")}.Build()
-	fillBlock(t, r, 0, []synthFrame{
-		{data: plain, vh: ph},
-		{data: gso, vh: gh},
-		{data: tagged, vh: th, status: unix.TP_STATUS_VLAN_VALID, tci: 5},
-		{data: full, vh: vnet.Hdr{Flags: vnet.FlagDataValid}},
-	})
-	bufs, sizes := mkBufs(4, MaxGSOFrame+16)
-	var c rxCounters
-	if n := r.read(bufs, sizes, 16, &c); n != 4 {
-		t.Fatalf("read %d", n)
-	}
-	for i := range 4 {
-		fr := bufs[i][16 : 16+sizes[i]]
-		h := vnet.Decode(bufs[i][16-vnet.Len : 16])
-		if !validFrame(fr) {
-			t.Errorf("frame %d: checksums do not verify", i)
-		}
-		if h.Flags != vnet.FlagDataValid {
-			t.Errorf("frame %d: flags %#x, want DATA_VALID only", i, h.Flags)
-		}
-		switch i {
-		case 1:
-			if h.GSOType != vnet.GSOTCPv4 || h.GSOSize != 1448 || sizes[i] != len(gso) {
-				t.Errorf("GSO frame: header %+v, size %d", h, sizes[i])
-			}
-		case 2:
-			var p packet.Packet
-			packet.Parse(fr, &p)
-			if p.VLAN != 5 || h.CsumStart != th.CsumStart+4 {
-				t.Errorf("tagged frame: vlan %d, csum_start %d", p.VLAN, h.CsumStart)
-			}
-		}
-	}
-	if c.completed != 3 || c.badVNet != 0 {
-		t.Fatalf("counters %+v", c)
+// ringVersions are the receive rings every test runs over.
+var ringVersions = []RingVersion{RingV2, RingV3}
+
+// eachRing runs f as a subtest for each ring version.
+func eachRing(t *testing.T, f func(t *testing.T, v RingVersion)) {
+	for _, v := range ringVersions {
+		t.Run(string(v), func(t *testing.T) { f(t, v) })
 	}
 }
 
-func TestRingDropsAndCountsUndeliverableFrames(t *testing.T) {
-	r := newSynthRing(2, 8192, false)
-	fillBlock(t, r, 0, []synthFrame{
-		{data: eth(1, 1000)},                                     // longer than the buffer below
-		{data: eth(2, 100), wireLen: 5000},                       // truncated by the ring
-		{data: eth(3, 10)},                                       // shorter than an Ethernet header
-		{data: eth(4, 100), status: unix.TP_STATUS_CSUMNOTREADY}, // delivered, counted
-		{data: eth(5, 100)},
+// synth is a receive ring of either version in ordinary memory; fill hands it frames as
+// tpacket_rcv would: a block of them (V3), or one slot each (V2, with frames longer than a
+// slot queued for recv).
+type synth struct {
+	rxRing
+	fill func(t *testing.T, frames []synthFrame)
+}
+
+func newSynth(v RingVersion, nblocks, blockSize int, vnetHdr bool) synth {
+	if v == RingV3 {
+		r := newSynthRing(nblocks, blockSize, vnetHdr)
+		next := 0
+		return synth{r, func(t *testing.T, frames []synthFrame) {
+			t.Helper()
+			fillBlock(t, r, next, frames)
+			next = (next + 1) % nblocks
+		}}
+	}
+	r, q := newSynthRingV2(nblocks, blockSize, vnetHdr)
+	return synth{r, func(t *testing.T, frames []synthFrame) {
+		t.Helper()
+		for _, f := range frames {
+			q.fill(t, r, f)
+		}
+	}}
+}
+
+func TestRingReinsertsVLANTags(t *testing.T) {
+	eachRing(t, func(t *testing.T, v RingVersion) {
+		r := newSynth(v, 1, 4096, false)
+		inner := eth(1, 60)
+		r.fill(t, []synthFrame{
+			{data: inner, status: unix.TP_STATUS_VLAN_VALID | unix.TP_STATUS_VLAN_TPID_VALID, tci: 0x2123, tpid: 0x88a8},
+			{data: inner, status: unix.TP_STATUS_VLAN_VALID, tci: 7},
+		})
+		bufs, sizes := mkBufs(2, 1600)
+		var c rxCounters
+		if n := r.read(bufs, sizes, 0, &c); n != 2 {
+			t.Fatalf("read %d", n)
+		}
+		for i, tag := range [][]byte{{0x88, 0xa8, 0x21, 0x23}, {0x81, 0x00, 0x00, 0x07}} {
+			w := append(append(append([]byte{}, inner[:12]...), tag...), inner[12:]...)
+			if !bytes.Equal(bufs[i][:sizes[i]], w) {
+				t.Fatalf("frame %d: % x, want % x", i, bufs[i][:sizes[i]], w)
+			}
+		}
 	})
+}
+
+func TestRingVNetHeaderAndChecksumCompletion(t *testing.T) {
+	eachRing(t, func(t *testing.T, v RingVersion) {
+		r := newSynth(v, 1, 128<<10, true)
+		plain, ph := partialFrame(t, 0, 300)
+		gso, gh := partialFrame(t, 0, 30000) // V2: longer than a slot, taken from the socket queue
+		// The kernel strips the tag into tp_vlan_tci, and the virtio header's offsets are
+		// relative to the untagged frame; Read puts the tag back and shifts them.
+		tagged, th := partialFrame(t, 0, 90)
+		full := packettest.Frame{Src: netip.MustParseAddrPort("10.1.0.1:1"), Dst: netip.MustParseAddrPort("10.1.0.2:2"), Proto: 17, Payload: []byte("complete")}.Build()
+		r.fill(t, []synthFrame{
+			{data: plain, vh: ph},
+			{data: gso, vh: gh},
+			{data: tagged, vh: th, status: unix.TP_STATUS_VLAN_VALID, tci: 5},
+			{data: full, vh: vnet.Hdr{Flags: vnet.FlagDataValid}},
+		})
+		bufs, sizes := mkBufs(4, MaxGSOFrame+16)
+		var c rxCounters
+		if n := r.read(bufs, sizes, 16, &c); n != 4 {
+			t.Fatalf("read %d (%+v)", n, c)
+		}
+		for i := range 4 {
+			fr := bufs[i][16 : 16+sizes[i]]
+			h := vnet.Decode(bufs[i][16-vnet.Len : 16])
+			if !validFrame(fr) {
+				t.Errorf("frame %d: checksums do not verify", i)
+			}
+			if h.Flags != vnet.FlagDataValid {
+				t.Errorf("frame %d: flags %#x, want DATA_VALID only", i, h.Flags)
+			}
+			switch i {
+			case 1:
+				if h.GSOType != vnet.GSOTCPv4 || h.GSOSize != 1448 || sizes[i] != len(gso) {
+					t.Errorf("GSO frame: header %+v, size %d", h, sizes[i])
+				}
+			case 2:
+				var p packet.Packet
+				packet.Parse(fr, &p)
+				if p.VLAN != 5 || h.CsumStart != th.CsumStart+4 {
+					t.Errorf("tagged frame: vlan %d, csum_start %d", p.VLAN, h.CsumStart)
+				}
+			}
+		}
+		want := rxCounters{completed: 3}
+		if v == RingV2 {
+			want.queued = 1
+		}
+		if c != want {
+			t.Fatalf("counters %+v, want %+v", c, want)
+		}
+	})
+}
+
+func TestRingDropsAndCountsUndeliverableFrames(t *testing.T) {
+	eachRing(t, func(t *testing.T, v RingVersion) {
+		r := newSynth(v, 2, 8192, false)
+		r.fill(t, []synthFrame{
+			{data: eth(1, 1000)},                                     // longer than the buffer below
+			{data: eth(2, 100), wireLen: 5000},                       // truncated by the ring
+			{data: eth(3, 10)},                                       // shorter than an Ethernet header
+			{data: eth(4, 100), status: unix.TP_STATUS_CSUMNOTREADY}, // delivered, counted
+			{data: eth(5, 100)},
+		})
+		bufs, sizes := mkBufs(4, 500)
+		var c rxCounters
+		n := r.read(bufs, sizes, 0, &c)
+		if n != 2 || bufs[0][20] != 4 || bufs[1][20] != 5 {
+			t.Fatalf("read %d frames", n)
+		}
+		if c != (rxCounters{oversize: 1, truncated: 1, malformed: 1, partialCsum: 1}) {
+			t.Fatalf("counters %+v", c)
+		}
+		// A virtio header whose checksum offsets point outside the frame.
+		r = newSynth(v, 1, 8192, true)
+		r.fill(t, []synthFrame{{data: eth(8, 60), vh: vnet.Hdr{Flags: vnet.FlagNeedsCsum, CsumStart: 50, CsumOffset: 16}}})
+		c = rxCounters{}
+		if n = r.read(bufs, sizes, vnet.Len, &c); n != 0 || c.badVNet != 1 {
+			t.Fatalf("bad virtio header: %d frames, %+v", n, c)
+		}
+	})
+}
+
+func TestRingV3DropsMalformedBlocks(t *testing.T) {
+	// A block whose first-frame offset points past its end is dropped whole, and released.
+	r := newSynthRing(2, 8192, false)
+	fillBlock(t, r, 0, []synthFrame{{data: eth(6, 60)}, {data: eth(7, 60)}})
+	r.bh1(r.block(0)).Offset_to_first_pkt = 9000
 	bufs, sizes := mkBufs(4, 500)
 	var c rxCounters
-	n := r.read(bufs, sizes, 0, &c)
-	if n != 2 || bufs[0][20] != 4 || bufs[1][20] != 5 {
-		t.Fatalf("read %d frames", n)
-	}
-	if c != (rxCounters{oversize: 1, truncated: 1, malformed: 1, partialCsum: 1}) {
-		t.Fatalf("counters %+v", c)
-	}
-	// A block whose first-frame offset points past its end is dropped whole, and released.
-	fillBlock(t, r, 1, []synthFrame{{data: eth(6, 60)}, {data: eth(7, 60)}})
-	r.bh1(r.block(1)).Offset_to_first_pkt = 9000
-	c = rxCounters{}
-	if n = r.read(bufs, sizes, 0, &c); n != 0 || c.malformed != 2 || status(r, 1) != unix.TP_STATUS_KERNEL {
-		t.Fatalf("bad block: %d frames, %+v, status %d", n, c, status(r, 1))
-	}
-	// A virtio header whose checksum offsets point outside the frame.
-	r = newSynthRing(1, 8192, true)
-	fillBlock(t, r, 0, []synthFrame{{data: eth(8, 60), vh: vnet.Hdr{Flags: vnet.FlagNeedsCsum, CsumStart: 50, CsumOffset: 16}}})
-	c = rxCounters{}
-	if n = r.read(bufs, sizes, vnet.Len, &c); n != 0 || c.badVNet != 1 {
-		t.Fatalf("bad virtio header: %d frames, %+v", n, c)
+	if n := r.read(bufs, sizes, 0, &c); n != 0 || c.malformed != 2 || status(r, 0) != unix.TP_STATUS_KERNEL {
+		t.Fatalf("bad block: %d frames, %+v, status %d", n, c, status(r, 0))
 	}
 }
 
 func TestRingReadDoesNotAllocate(t *testing.T) {
-	r := newSynthRing(2, 64<<10, true)
-	b, h := partialFrame(t, 0, 1200)
-	frames := make([]synthFrame, 32)
-	for i := range frames {
-		frames[i] = synthFrame{data: b, vh: h}
-	}
-	bufs, sizes := mkBufs(64, 2048)
-	var c rxCounters
-	allocs := testing.AllocsPerRun(100, func() {
-		fillBlock(t, r, r.cur, frames)
-		if n := r.read(bufs, sizes, vnet.Len, &c); n != 32 {
-			t.Fatalf("read %d", n)
+	eachRing(t, func(t *testing.T, v RingVersion) {
+		r := newSynth(v, 2, 64<<10, true)
+		b, h := partialFrame(t, 0, 1200)
+		frames := make([]synthFrame, 32)
+		for i := range frames {
+			frames[i] = synthFrame{data: b, vh: h}
+		}
+		bufs, sizes := mkBufs(64, 2048)
+		if v == RingV2 {
+			// Two GSO super-frames per batch, taken from the socket queue.
+			g, gh := partialFrame(t, 0, 20000)
+			for _, i := range []int{5, 20} {
+				frames[i] = synthFrame{data: g, vh: gh}
+				bufs[i] = make([]byte, MaxGSOFrame+vnet.Len)
+			}
+		}
+		var c rxCounters
+		allocs := testing.AllocsPerRun(100, func() {
+			r.fill(t, frames)
+			if n := r.read(bufs, sizes, vnet.Len, &c); n != 32 {
+				t.Fatalf("read %d (%+v)", n, c)
+			}
+		})
+		if allocs != 0 {
+			t.Fatalf("%v allocations per Read", allocs)
+		}
+		if c.badVNet != 0 || c.malformed != 0 || c.completed != 101*32 {
+			t.Fatalf("counters %+v", c)
 		}
 	})
-	if allocs != 0 {
-		t.Fatalf("%v allocations per Read", allocs)
-	}
 }

@@ -114,20 +114,22 @@ func usernsChild(t *testing.T) {
 	if err := DisableOffloads("b0"); err != nil {
 		t.Fatalf("DisableOffloads in the user namespace: %v", err)
 	}
-	p, err := Open(Config{Name: "a0", VNetHdr: true, NumBlocks: 4})
-	if err != nil {
-		t.Fatalf("Open as an unprivileged user: %v", err)
+	for _, rv := range ringVersions {
+		p, err := Open(Config{Name: "a0", VNetHdr: true, NumBlocks: 4, RingVersion: rv})
+		if err != nil {
+			t.Fatalf("Open (%s) as an unprivileged user: %v", rv, err)
+		}
+		l := &link{portIP: mustAddr("10.79.0.2"), peerIP: mustAddr("10.79.0.1")}
+		f := arpRequest(p.HardwareAddr(), l.portIP, l.peerIP)
+		buf := append(make([]byte, p.Headroom()), f...)
+		if n, err := p.Write([][]byte{buf}, []int{len(f)}, p.Headroom()); n != 1 || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+		readUntil(t, p, 5*time.Second, func(f []byte) bool {
+			_, ok := isARPReply(f, l.peerIP, p.HardwareAddr())
+			return ok
+		})
+		t.Logf("%s: ARP reply received through the port on a0; stats %+v", rv, p.Stats())
+		p.Close()
 	}
-	defer p.Close()
-	l := &link{portIP: mustAddr("10.79.0.2"), peerIP: mustAddr("10.79.0.1")}
-	f := arpRequest(p.HardwareAddr(), l.portIP, l.peerIP)
-	buf := append(make([]byte, p.Headroom()), f...)
-	if n, err := p.Write([][]byte{buf}, []int{len(f)}, p.Headroom()); n != 1 || err != nil {
-		t.Fatalf("Write = %d, %v", n, err)
-	}
-	readUntil(t, p, 5*time.Second, func(f []byte) bool {
-		_, ok := isARPReply(f, l.peerIP, p.HardwareAddr())
-		return ok
-	})
-	t.Logf("ARP reply received through the port on a0; stats %+v", p.Stats())
 }
