@@ -3,46 +3,19 @@ package wire
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net"
-	"os"
-	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/uvs-lb/uvs/internal/leakcheck"
 	"github.com/uvs-lb/uvs/netstack/port"
 )
 
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 {
-		if err := checkLeaks(before); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkLeaks waits a little for goroutines above before to end and reports those that do
-// not, with their stacks.
-func checkLeaks(before int) error {
-	deadline := time.Now().Add(3 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			return fmt.Errorf("goroutine leak: %d running, %d before:\n%s",
-				runtime.NumGoroutine(), before, strings.TrimSpace(string(buf[:n])))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return nil
-}
+// TestMain fails the package when goroutines outlive its tests: links, switches and QEMU
+// ports stop and wait for their goroutines on Close.
+func TestMain(m *testing.M) { leakcheck.Main(m, 3*time.Second) }
 
 var (
 	macA  = net.HardwareAddr{2, 0, 0, 0, 0, 0xa}
