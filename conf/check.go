@@ -13,7 +13,7 @@ import (
 // the sorry server.
 func (p *parser) checkFullNAT(t *table, s *Service, servers []draft) {
 	sc := &s.ServiceConfig
-	hasPool := t.present("local_addresses") // when its addresses are bad, they were reported
+	hasPool := t.Has("local_addresses") // when its addresses are bad, they were reported
 	used := sc.Method == lb.MethodFullNAT
 	for _, d := range servers {
 		used = used || d.method(sc.Method) == lb.MethodFullNAT
@@ -21,18 +21,18 @@ func (p *parser) checkFullNAT(t *table, s *Service, servers []draft) {
 	switch {
 	case used && !hasPool:
 		if sc.Method == lb.MethodFullNAT {
-			t.errorf("lb_kind", "FNAT needs local_addresses, the pool its connections leave from")
+			t.Errorf("lb_kind", "FNAT needs local_addresses, the pool its connections leave from")
 			return
 		}
 		for _, d := range servers {
 			if d.Method == lb.MethodFullNAT {
-				p.errorf(d.key+".lb_kind", "FNAT needs local_addresses on the virtual server, the pool its connections leave from")
+				p.Errorf(d.key+".lb_kind", "FNAT needs local_addresses on the virtual server, the pool its connections leave from")
 			}
 		}
-	case !used && t.present("local_addresses"):
-		t.errorf("local_addresses", "only FNAT real servers use local addresses, and this service has none")
-	case !used && t.present("local_ports"):
-		t.errorf("local_ports", "only FNAT real servers use local ports, and this service has none")
+	case !used && t.Has("local_addresses"):
+		t.Errorf("local_addresses", "only FNAT real servers use local addresses, and this service has none")
+	case !used && t.Has("local_ports"):
+		t.Errorf("local_ports", "only FNAT real servers use local ports, and this service has none")
 	}
 }
 
@@ -63,7 +63,7 @@ func (p *parser) checkServices(c *Config) {
 			if s.Mark != 0 {
 				k = s.key + ".fwmark"
 			}
-			p.errorf(k, "%s is already defined at line %d", serviceName(&s.ServiceConfig), p.line(o.key))
+			p.Errorf(k, "%s is already defined at line %d", serviceName(&s.ServiceConfig), p.Line(o.key))
 			continue
 		}
 		first[id] = s
@@ -75,7 +75,7 @@ func (p *parser) checkServices(c *Config) {
 		s := &c.Services[i]
 		for j, a := range s.LocalAddrs {
 			if o := vips[a]; o != nil {
-				p.errorf(s.locals[j], "%s is the virtual address of %s (line %d); replies to it would be taken for new traffic", a, serviceName(&o.ServiceConfig), p.line(o.key))
+				p.Errorf(s.locals[j], "%s is the virtual address of %s (line %d); replies to it would be taken for new traffic", a, serviceName(&o.ServiceConfig), p.Line(o.key))
 			}
 		}
 	}

@@ -105,16 +105,16 @@ func Load(path string) (*Config, error) {
 // returns an Errors with every problem found.
 //
 // BurntSushi/toml checks the syntax and decodes the document into a generic tree, which conf
-// then reads key by key (table.go). Decoding straight into structs would stop at the first
+// then reads key by key (with conf/tomlpos). Decoding straight into structs would stop at the first
 // value of the wrong type, and toml v1.6 exposes no key positions (MetaData keeps them
-// private, and per key name rather than per array element), so locate finds them.
+// private, and per key name rather than per array element), so tomlpos.Locate finds them.
 func Parse(name string, data []byte) (*Config, error) {
 	var root map[string]any
 	if _, err := toml.Decode(string(data), &root); err != nil {
 		return nil, Errors{syntaxError(name, data, err)}
 	}
-	p := &parser{file: name, pos: locate(data)}
-	c := p.config(p.table("", root))
+	p := newParser(name, data)
+	c := p.config(p.Table("", root))
 	if len(p.errs) > 0 {
 		p.errs.sort()
 		return nil, p.errs
@@ -126,27 +126,27 @@ func Parse(name string, data []byte) (*Config, error) {
 // services' checks (on-link real servers, routes) need them.
 func (p *parser) config(t *table) *Config {
 	c := &Config{}
-	for _, it := range t.subs("interface") {
+	for _, it := range t.Subs("interface") {
 		p.iface(c, it)
 	}
 	p.checkGateways(c)
-	for _, st := range t.subs("virtual_server") {
+	for _, st := range t.Subs("virtual_server") {
 		p.service(c, st)
 	}
-	for _, mt := range t.subs("mark") {
+	for _, mt := range t.Subs("mark") {
 		p.mark(c, mt)
 	}
 	p.checkServices(c)
 	p.checkMarks(c)
 	c.IPVS = defaultIPVS()
-	if it, ok := t.sub("ipvs"); ok {
+	if it, ok := t.Sub("ipvs"); ok {
 		p.ipvs(&c.IPVS, it)
 	}
 	c.Log = Log{Level: "info", Format: "console"}
-	if lt, ok := t.sub("log"); ok {
+	if lt, ok := t.Sub("log"); ok {
 		p.log(&c.Log, lt)
 	}
-	t.done()
+	t.Done()
 	return c
 }
 

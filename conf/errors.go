@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/uvs-lb/uvs/conf/tomlpos"
 )
 
 // Pos is a position in a configuration file: 1-based line and byte column (as Go's own
 // tools count them). The zero Pos means unknown.
-type Pos struct{ Line, Col int }
+type Pos = tomlpos.Pos
 
 // Error is one problem in a configuration file.
 type Error struct {

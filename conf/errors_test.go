@@ -55,3 +55,15 @@ func TestSyntaxPositions(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorFormat checks the printed form, with and without a known position.
+func TestErrorFormat(t *testing.T) {
+	es := Errors{
+		{File: "a.toml", Line: 3, Col: 7, Key: "log.level", Msg: "bad"},
+		{File: "a.toml", Msg: "worse"},
+	}
+	want := "a.toml:3:7: log.level: bad\na.toml: worse"
+	if es.Error() != want {
+		t.Errorf("got %q, want %q", es.Error(), want)
+	}
+}

@@ -10,27 +10,27 @@ const maxIfName = 15
 
 // iface reads one [[interface]] and appends it to c.
 func (p *parser) iface(c *Config, t *table) {
-	ifc := Interface{key: t.path, Kind: KindAFPacket, MTU: 1500}
-	name, hasName := t.str("name")
-	kind, hasKind := t.str("kind")
-	device, hasDevice := t.str("device")
-	addrs, _ := t.strList("addresses")
-	mtu, hasMTU := t.integer("mtu", 68, 65535)
-	gw, hasGW := t.str("gateway")
-	gw6, hasGW6 := t.str("gateway6")
-	routes := t.subs("route")
-	ifc.Promiscuous, _ = t.boolean("promiscuous")
-	vnet, hasVnet := t.boolean("vnet_hdr")
-	t.done()
+	ifc := Interface{key: t.Path(), Kind: KindAFPacket, MTU: 1500}
+	name, hasName := t.Str("name")
+	kind, hasKind := t.Str("kind")
+	device, hasDevice := t.Str("device")
+	addrs, _ := t.StrList("addresses")
+	mtu, hasMTU := t.Integer("mtu", 68, 65535)
+	gw, hasGW := t.Str("gateway")
+	gw6, hasGW6 := t.Str("gateway6")
+	routes := t.Subs("route")
+	ifc.Promiscuous, _ = t.Bool("promiscuous")
+	vnet, hasVnet := t.Bool("vnet_hdr")
+	t.Done()
 
 	dupName := false
-	if !t.present("name") {
-		t.errorf("name", "missing: every interface needs a name")
-	} else if hasName && p.ifName(t.key("name"), name) {
+	if !t.Has("name") {
+		t.Errorf("name", "missing: every interface needs a name")
+	} else if hasName && p.ifName(t.Key("name"), name) {
 		ifc.Name = name
 		for _, o := range c.Interfaces {
 			if o.Name == name {
-				t.errorf("name", "interface %s is already defined at line %d", name, p.line(o.key))
+				t.Errorf("name", "interface %s is already defined at line %d", name, p.Line(o.key))
 				dupName = true
 			}
 		}
@@ -40,7 +40,7 @@ func (p *parser) iface(c *Config, t *table) {
 		case KindAFPacket, KindTap, KindMemory:
 			ifc.Kind = k
 		default:
-			t.errorf("kind", "unknown kind %q (afpacket, tap or memory)", kind)
+			t.Errorf("kind", "unknown kind %q (afpacket, tap or memory)", kind)
 		}
 	}
 	if hasMTU {
@@ -49,51 +49,51 @@ func (p *parser) iface(c *Config, t *table) {
 
 	ifc.VnetHdr = ifc.Kind != KindMemory
 	if ifc.Kind == KindMemory {
-		if t.present("device") {
-			t.errorf("device", "a memory interface has no host device")
+		if t.Has("device") {
+			t.Errorf("device", "a memory interface has no host device")
 		}
 		if hasVnet && vnet {
-			t.errorf("vnet_hdr", "a memory interface has no virtio-net headers")
+			t.Errorf("vnet_hdr", "a memory interface has no virtio-net headers")
 		}
 	} else {
 		if hasVnet {
 			ifc.VnetHdr = vnet
 		}
 		ifc.Device = ifc.Name
-		if hasDevice && p.ifName(t.key("device"), device) {
+		if hasDevice && p.ifName(t.Key("device"), device) {
 			ifc.Device = device
 		}
 		for _, o := range c.Interfaces {
 			if ifc.Device != "" && o.Device == ifc.Device && (hasDevice || !dupName) {
-				t.errorf("device", "device %s is already used by interface %s (line %d)", ifc.Device, o.Name, p.line(o.key))
+				t.Errorf("device", "device %s is already used by interface %s (line %d)", ifc.Device, o.Name, p.Line(o.key))
 			}
 		}
 	}
 
 	for _, it := range addrs {
-		pf, ok := p.ifAddr(c, it.key, it.v.(string))
+		pf, ok := p.ifAddr(c, it.Key, it.V.(string))
 		switch {
 		case !ok:
 		case ifc.owns(pf.Addr()):
-			p.errorf(it.key, "%s is listed twice", pf.Addr())
+			p.Errorf(it.Key, "%s is listed twice", pf.Addr())
 		default:
 			ifc.Addresses = append(ifc.Addresses, pf)
 		}
 	}
 	for _, pf := range ifc.Addresses {
 		if pf.Addr().Is6() && ifc.MTU < 1280 {
-			t.errorf("mtu", "IPv6 needs an MTU of at least 1280, not %d", ifc.MTU)
+			t.Errorf("mtu", "IPv6 needs an MTU of at least 1280, not %d", ifc.MTU)
 			break
 		}
 	}
 
 	// With a bad address, the interface's networks are unknown: no on-link check is fair.
-	netsOK := !p.failed(t.key("addresses"))
+	netsOK := !p.failed(t.Key("addresses"))
 	if hasGW {
-		ifc.Gateway = p.gateway(&ifc, t.key("gateway"), gw, true, netsOK)
+		ifc.Gateway = p.gateway(&ifc, t.Key("gateway"), gw, true, netsOK)
 	}
 	if hasGW6 {
-		ifc.Gateway6 = p.gateway(&ifc, t.key("gateway6"), gw6, false, netsOK)
+		ifc.Gateway6 = p.gateway(&ifc, t.Key("gateway6"), gw6, false, netsOK)
 	}
 	for _, rt := range routes {
 		p.route(c, &ifc, rt, netsOK)
@@ -105,11 +105,11 @@ func (p *parser) iface(c *Config, t *table) {
 func (p *parser) ifName(key, s string) bool {
 	switch {
 	case s == "":
-		p.errorf(key, "must not be empty")
+		p.Errorf(key, "must not be empty")
 	case len(s) > maxIfName:
-		p.errorf(key, "%q is longer than %d bytes, the most Linux allows", s, maxIfName)
+		p.Errorf(key, "%q is longer than %d bytes, the most Linux allows", s, maxIfName)
 	case s == "." || s == ".." || strings.ContainsAny(s, "/: \t\n"):
-		p.errorf(key, "%q is not a valid interface name", s)
+		p.Errorf(key, "%q is not a valid interface name", s)
 	default:
 		return true
 	}
@@ -126,9 +126,9 @@ func (p *parser) ifAddr(c *Config, key, s string) (netip.Prefix, bool) {
 			if a.Is4() {
 				bits = 24
 			}
-			p.errorf(key, "%q needs a prefix length, like %s/%d", s, a, bits)
+			p.Errorf(key, "%q needs a prefix length, like %s/%d", s, a, bits)
 		} else {
-			p.errorf(key, "%q is not an address with a prefix length (like 10.0.0.2/24)", s)
+			p.Errorf(key, "%q is not an address with a prefix length (like 10.0.0.2/24)", s)
 		}
 		return netip.Prefix{}, false
 	}
@@ -137,11 +137,11 @@ func (p *parser) ifAddr(c *Config, key, s string) (netip.Prefix, bool) {
 		return netip.Prefix{}, false
 	}
 	if a.Is4() && pf.Bits() < 31 && a == pf.Masked().Addr() {
-		p.errorf(key, "%s is the network address of %s, not a host's", a, pf.Masked())
+		p.Errorf(key, "%s is the network address of %s, not a host's", a, pf.Masked())
 		return netip.Prefix{}, false
 	}
 	if o, ok := c.ownerOf(a); ok {
-		p.errorf(key, "%s is already an address of interface %s (line %d)", a, o.Name, p.line(o.key))
+		p.Errorf(key, "%s is already an address of interface %s (line %d)", a, o.Name, p.Line(o.key))
 		return netip.Prefix{}, false
 	}
 	return pf, true
@@ -154,14 +154,14 @@ func (p *parser) gateway(ifc *Interface, key, s string, v4, netsOK bool) netip.A
 	case !ok:
 	case a.Is4() != v4:
 		if v4 {
-			p.errorf(key, "%s is IPv6; an IPv6 gateway goes in gateway6", a)
+			p.Errorf(key, "%s is IPv6; an IPv6 gateway goes in gateway6", a)
 		} else {
-			p.errorf(key, "%s is IPv4; an IPv4 gateway goes in gateway", a)
+			p.Errorf(key, "%s is IPv4; an IPv4 gateway goes in gateway", a)
 		}
 	case netsOK && !ifc.onLink(a):
-		p.errorf(key, "%s is on none of the interface's networks (%s)", a, ifc.prefixes(a.Is4()))
+		p.Errorf(key, "%s is on none of the interface's networks (%s)", a, ifc.prefixes(a.Is4()))
 	case ifc.owns(a):
-		p.errorf(key, "%s is the interface's own address", a)
+		p.Errorf(key, "%s is the interface's own address", a)
 	default:
 		return a
 	}
@@ -170,23 +170,23 @@ func (p *parser) gateway(ifc *Interface, key, s string, v4, netsOK bool) netip.A
 
 // route reads one [[interface.route]].
 func (p *parser) route(c *Config, ifc *Interface, t *table, netsOK bool) {
-	prefix, hasPrefix := t.str("prefix")
-	via, hasVia := t.str("via")
-	t.done()
+	prefix, hasPrefix := t.Str("prefix")
+	via, hasVia := t.Str("via")
+	t.Done()
 	var r Route
-	if !t.present("prefix") {
-		t.errorf("prefix", "missing: a route needs a prefix")
+	if !t.Has("prefix") {
+		t.Errorf("prefix", "missing: a route needs a prefix")
 	} else if hasPrefix {
-		r.Prefix, hasPrefix = p.canonicalPrefix(t.key("prefix"), prefix, false)
+		r.Prefix, hasPrefix = p.canonicalPrefix(t.Key("prefix"), prefix, false)
 	}
 	if hasVia {
-		a, ok := p.addr(t.key("via"), via)
+		a, ok := p.addr(t.Key("via"), via)
 		switch {
 		case !ok:
 		case hasPrefix && a.Is4() != r.Prefix.Addr().Is4():
-			t.errorf("via", "%s is %s; the prefix %s is %s", a, ipName(a), r.Prefix, ipName(r.Prefix.Addr()))
+			t.Errorf("via", "%s is %s; the prefix %s is %s", a, ipName(a), r.Prefix, ipName(r.Prefix.Addr()))
 		case netsOK && !ifc.onLink(a):
-			t.errorf("via", "%s is on none of interface %s's networks (%s)", a, ifc.Name, ifc.prefixes(a.Is4()))
+			t.Errorf("via", "%s is on none of interface %s's networks (%s)", a, ifc.Name, ifc.prefixes(a.Is4()))
 		default:
 			r.Via = a
 		}
@@ -197,7 +197,7 @@ func (p *parser) route(c *Config, ifc *Interface, t *table, netsOK bool) {
 	for _, o := range append(c.Interfaces[:len(c.Interfaces):len(c.Interfaces)], *ifc) {
 		for _, or := range o.Routes {
 			if or.Prefix == r.Prefix {
-				t.errorf("prefix", "a route to %s is already defined on interface %s", r.Prefix, o.Name)
+				t.Errorf("prefix", "a route to %s is already defined on interface %s", r.Prefix, o.Name)
 				return
 			}
 		}
@@ -212,14 +212,14 @@ func (p *parser) checkGateways(c *Config) {
 		ifc := &c.Interfaces[i]
 		if ifc.Gateway.IsValid() {
 			if first4 != nil {
-				p.errorf(ifc.key+".gateway", "the IPv4 default gateway is already set on interface %s (line %d)", first4.Name, p.line(first4.key+".gateway"))
+				p.Errorf(ifc.key+".gateway", "the IPv4 default gateway is already set on interface %s (line %d)", first4.Name, p.Line(first4.key+".gateway"))
 			} else {
 				first4 = ifc
 			}
 		}
 		if ifc.Gateway6.IsValid() {
 			if first6 != nil {
-				p.errorf(ifc.key+".gateway6", "the IPv6 default gateway is already set on interface %s (line %d)", first6.Name, p.line(first6.key+".gateway6"))
+				p.Errorf(ifc.key+".gateway6", "the IPv6 default gateway is already set on interface %s (line %d)", first6.Name, p.Line(first6.key+".gateway6"))
 			} else {
 				first6 = ifc
 			}

@@ -7,41 +7,41 @@ func defaultIPVS() IPVS { return IPVS{ConnReuseMode: 1} } // IPVS's default conn
 
 // ipvs reads the [ipvs] table.
 func (p *parser) ipvs(v *IPVS, t *table) {
-	v.ExpireNoDestConn, _ = t.boolean("expire_nodest_conn")
-	v.ExpireQuiescentTemplate, _ = t.boolean("expire_quiescent_template")
-	v.SloppyTCP, _ = t.boolean("sloppy_tcp")
-	if n, ok := t.integer("conn_reuse_mode", 0, 3); ok {
+	v.ExpireNoDestConn, _ = t.Bool("expire_nodest_conn")
+	v.ExpireQuiescentTemplate, _ = t.Bool("expire_quiescent_template")
+	v.SloppyTCP, _ = t.Bool("sloppy_tcp")
+	if n, ok := t.Integer("conn_reuse_mode", 0, 3); ok {
 		v.ConnReuseMode = int(n)
 	}
-	if n, ok := t.integer("size", 1, maxConnections); ok {
+	if n, ok := t.Integer("size", 1, maxConnections); ok {
 		v.Size = int(n)
 	}
-	if tt, ok := t.sub("timeouts"); ok {
-		v.TCP, _ = tt.seconds("tcp", maxTimeout)
-		v.TCPFin, _ = tt.seconds("tcpfin", maxTimeout)
-		v.UDP, _ = tt.seconds("udp", maxTimeout)
-		tt.done()
+	if tt, ok := t.Sub("timeouts"); ok {
+		v.TCP, _ = tt.Seconds("tcp", maxTimeout)
+		v.TCPFin, _ = tt.Seconds("tcpfin", maxTimeout)
+		v.UDP, _ = tt.Seconds("udp", maxTimeout)
+		tt.Done()
 	}
-	t.done()
+	t.Done()
 }
 
 // log reads the [log] table.
 func (p *parser) log(l *Log, t *table) {
-	if s, ok := t.str("level"); ok {
+	if s, ok := t.Str("level"); ok {
 		switch s {
 		case "debug", "info", "warn", "error":
 			l.Level = s
 		default:
-			t.errorf("level", "unknown level %q (debug, info, warn or error)", s)
+			t.Errorf("level", "unknown level %q (debug, info, warn or error)", s)
 		}
 	}
-	if s, ok := t.str("format"); ok {
+	if s, ok := t.Str("format"); ok {
 		switch s {
 		case "console", "json":
 			l.Format = s
 		default:
-			t.errorf("format", "unknown format %q (console or json)", s)
+			t.Errorf("format", "unknown format %q (console or json)", s)
 		}
 	}
-	t.done()
+	t.Done()
 }

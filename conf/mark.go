@@ -11,16 +11,16 @@ import (
 // mark reads one [[mark]] rule: what `iptables -t mangle -A PREROUTING ... -j MARK
 // --set-mark` would say, for uvs's own classifier.
 func (p *parser) mark(c *Config, t *table) {
-	m := Mark{key: t.path}
-	mark, hasMark := t.integer("mark", 1, math.MaxUint32)
-	proto, hasProto := t.str("protocol")
-	src, hasSrc := t.str("source")
-	dst, hasDst := t.str("destination")
-	ports, hasPorts := t.list("ports")
-	t.done()
+	m := Mark{key: t.Path()}
+	mark, hasMark := t.Integer("mark", 1, math.MaxUint32)
+	proto, hasProto := t.Str("protocol")
+	src, hasSrc := t.Str("source")
+	dst, hasDst := t.Str("destination")
+	ports, hasPorts := t.List("ports")
+	t.Done()
 
-	if !t.present("mark") {
-		t.errorf("mark", "missing: a rule needs the mark it sets")
+	if !t.Has("mark") {
+		t.Errorf("mark", "missing: a rule needs the mark it sets")
 	} else if hasMark {
 		m.Mark = uint32(mark)
 	}
@@ -31,35 +31,35 @@ func (p *parser) mark(c *Config, t *table) {
 		case "udp":
 			m.Proto = packet.ProtoUDP
 		default:
-			t.errorf("protocol", "unknown protocol %q (tcp or udp; leave it out for any)", proto)
+			t.Errorf("protocol", "unknown protocol %q (tcp or udp; leave it out for any)", proto)
 		}
 	}
 	if hasSrc {
-		m.Src, _ = p.canonicalPrefix(t.key("source"), src, true)
+		m.Src, _ = p.canonicalPrefix(t.Key("source"), src, true)
 	}
 	if hasDst {
-		m.Dst, _ = p.canonicalPrefix(t.key("destination"), dst, true)
+		m.Dst, _ = p.canonicalPrefix(t.Key("destination"), dst, true)
 	}
 	if m.Src.IsValid() && m.Dst.IsValid() && m.Src.Addr().Is4() != m.Dst.Addr().Is4() {
-		t.errorf("destination", "%s and the source %s are of different families: no packet matches", m.Dst, m.Src)
+		t.Errorf("destination", "%s and the source %s are of different families: no packet matches", m.Dst, m.Src)
 	}
-	if hasPorts && !t.present("protocol") {
-		t.errorf("ports", "ports need a protocol (tcp or udp), as iptables --dport needs -p")
+	if hasPorts && !t.Has("protocol") {
+		t.Errorf("ports", "ports need a protocol (tcp or udp), as iptables --dport needs -p")
 	}
 	for _, it := range ports {
-		switch v := it.v.(type) {
+		switch v := it.V.(type) {
 		case int64:
-			if n, ok := p.integer(it.key, v, 1, 65535); ok {
+			if n, ok := p.Integer(it.Key, v, 1, 65535); ok {
 				m.Ports = append(m.Ports, lb.PortRange{Lo: uint16(n), Hi: uint16(n)})
 			}
 		case string:
 			if r, err := portRange(v); err != nil {
-				p.errorf(it.key, "%v", err)
+				p.Errorf(it.Key, "%v", err)
 			} else {
 				m.Ports = append(m.Ports, r)
 			}
 		default:
-			p.typeError(it.key, `a port or a range ("10000-20000")`, v)
+			p.TypeError(it.Key, `a port or a range ("10000-20000")`, v)
 		}
 	}
 	c.Marks = append(c.Marks, m)
@@ -90,7 +90,7 @@ func (p *parser) checkMarks(c *Config) {
 			found = found || c.Marks[j].Mark == s.Mark && (f == 0 || f == s.Family)
 		}
 		if !found {
-			p.errorf(s.key+".fwmark", "no [[mark]] rule sets mark %d on %s packets", s.Mark, familyName(s.Family))
+			p.Errorf(s.key+".fwmark", "no [[mark]] rule sets mark %d on %s packets", s.Mark, familyName(s.Family))
 		}
 	}
 	for j := range c.Marks {
@@ -110,9 +110,9 @@ func (p *parser) checkMarks(c *Config) {
 		switch {
 		case used:
 		case other:
-			p.errorf(r.key+".mark", "the rule matches %s packets, but the fwmark %d virtual server is not %s", familyName(f), r.Mark, familyName(f))
+			p.Errorf(r.key+".mark", "the rule matches %s packets, but the fwmark %d virtual server is not %s", familyName(f), r.Mark, familyName(f))
 		default:
-			p.errorf(r.key+".mark", "no virtual_server has fwmark %d", r.Mark)
+			p.Errorf(r.key+".mark", "no virtual_server has fwmark %d", r.Mark)
 		}
 	}
 }

@@ -12,9 +12,9 @@ import (
 // engine would: known names, flags of the scheduler in use, a prime Maglev table that fits
 // the servers.
 func (p *parser) scheduler(t *table, sc *lb.ServiceConfig, nServers int) {
-	algo, hasAlgo := t.str("lb_algo")
-	flags, _ := t.strList("sched_flags")
-	mhSize, hasMH := t.integer("mh_table_size", 2, sched.MaxMHTableSize)
+	algo, hasAlgo := t.Str("lb_algo")
+	flags, _ := t.StrList("sched_flags")
+	mhSize, hasMH := t.Integer("mh_table_size", 2, sched.MaxMHTableSize)
 
 	sc.Scheduler = lb.DefaultScheduler
 	known := true // false when lb_algo is bad: flags cannot be judged against it
@@ -22,19 +22,19 @@ func (p *parser) scheduler(t *table, sc *lb.ServiceConfig, nServers int) {
 		if slices.Contains(sched.Names(), algo) {
 			sc.Scheduler = algo
 		} else {
-			t.errorf("lb_algo", "unknown scheduler %q (%s)", algo, strings.Join(sched.Names(), ", "))
+			t.Errorf("lb_algo", "unknown scheduler %q (%s)", algo, strings.Join(sched.Names(), ", "))
 			known = false
 		}
 	}
 	for _, it := range flags {
-		name := it.v.(string)
+		name := it.V.(string)
 		f, ok := schedFlag(name)
 		if !ok {
-			p.errorf(it.key, "unknown scheduler flag %q (sh-fallback, sh-port, mh-fallback, mh-port)", name)
+			p.Errorf(it.Key, "unknown scheduler flag %q (sh-fallback, sh-port, mh-fallback, mh-port)", name)
 			continue
 		}
 		if owner, _, _ := strings.Cut(name, "-"); known && owner != sc.Scheduler {
-			p.errorf(it.key, "%s applies to the %s scheduler, not %s", name, owner, sc.Scheduler)
+			p.Errorf(it.Key, "%s applies to the %s scheduler, not %s", name, owner, sc.Scheduler)
 			continue
 		}
 		sc.SchedFlags |= f
@@ -42,12 +42,12 @@ func (p *parser) scheduler(t *table, sc *lb.ServiceConfig, nServers int) {
 
 	size := sched.DefaultMHTableSize
 	switch {
-	case t.present("mh_table_size") && known && sc.Scheduler != "mh":
-		t.errorf("mh_table_size", "applies to the mh scheduler only, not %s", sc.Scheduler)
+	case t.Has("mh_table_size") && known && sc.Scheduler != "mh":
+		t.Errorf("mh_table_size", "applies to the mh scheduler only, not %s", sc.Scheduler)
 		return
 	case !hasMH:
 	case !isPrime(int(mhSize)):
-		t.errorf("mh_table_size", "%d is not a prime; %d is the next one", mhSize, nextPrime(int(mhSize)))
+		t.Errorf("mh_table_size", "%d is not a prime; %d is the next one", mhSize, nextPrime(int(mhSize)))
 		return
 	default:
 		size = int(mhSize)
@@ -58,7 +58,7 @@ func (p *parser) scheduler(t *table, sc *lb.ServiceConfig, nServers int) {
 		if hasMH {
 			k = "mh_table_size"
 		}
-		t.errorf(k, "%d real servers do not fit a Maglev table of %d slots", nServers, size)
+		t.Errorf(k, "%d real servers do not fit a Maglev table of %d slots", nServers, size)
 	}
 }
 

@@ -30,25 +30,25 @@ func (d *draft) method(def lb.Method) lb.Method {
 // server reads a [[virtual_server.real_server]] or a [virtual_server.sorry_server]. It
 // reports false when the address is unusable, so that no check is made on a guess.
 func (p *parser) server(t *table, sorry bool) (draft, bool) {
-	d := draft{key: t.path}
+	d := draft{key: t.Path()}
 	d.Weight = 1 // keepalived's default; the engine also needs it on a sorry server
-	addr, hasAddr := t.str("address")
-	kind, hasKind := t.str("lb_kind")
-	weight, hasWeight := t.integer("weight", 0, maxWeight)
-	upper, hasUpper := t.integer("uthreshold", 0, math.MaxUint32)
-	lower, hasLower := t.integer("lthreshold", 0, math.MaxUint32)
-	t.done()
+	addr, hasAddr := t.Str("address")
+	kind, hasKind := t.Str("lb_kind")
+	weight, hasWeight := t.Integer("weight", 0, maxWeight)
+	upper, hasUpper := t.Integer("uthreshold", 0, math.MaxUint32)
+	lower, hasLower := t.Integer("lthreshold", 0, math.MaxUint32)
+	t.Done()
 
 	if sorry {
 		for _, k := range []string{"weight", "uthreshold", "lthreshold"} {
-			if t.present(k) {
-				t.errorf(k, "does not apply to a sorry server")
+			if t.Has(k) {
+				t.Errorf(k, "does not apply to a sorry server")
 			}
 		}
 		hasWeight, hasUpper, hasLower = false, false, false
 	}
 	if hasKind {
-		d.Method, _ = p.method(t.key("lb_kind"), kind)
+		d.Method, _ = p.method(t.Key("lb_kind"), kind)
 	}
 	if hasWeight {
 		d.Weight = int32(weight)
@@ -58,18 +58,18 @@ func (p *parser) server(t *table, sorry bool) (draft, bool) {
 	}
 	if hasLower {
 		switch {
-		case !t.present("uthreshold") || hasUpper && upper == 0:
-			t.errorf("lthreshold", "has no effect without uthreshold")
+		case !t.Has("uthreshold") || hasUpper && upper == 0:
+			t.Errorf("lthreshold", "has no effect without uthreshold")
 		case !hasUpper: // a bad uthreshold, reported already
 		case lower > upper:
-			t.errorf("lthreshold", "%d is above uthreshold %d", lower, upper)
+			t.Errorf("lthreshold", "%d is above uthreshold %d", lower, upper)
 		default:
 			d.Lower = uint32(lower)
 		}
 	}
 
-	if !t.present("address") {
-		t.errorf("address", "missing: a real server needs an address")
+	if !t.Has("address") {
+		t.Errorf("address", "missing: a real server needs an address")
 		return d, false
 	}
 	if !hasAddr {
@@ -83,10 +83,10 @@ func (p *parser) server(t *table, sorry bool) (draft, bool) {
 	} else if a, err := netip.ParseAddr(addr); err == nil {
 		d.Addr = a
 	} else {
-		t.errorf("address", "%q is not an address or address:port (like 192.168.1.20 or 192.168.1.20:8080)", addr)
+		t.Errorf("address", "%q is not an address or address:port (like 192.168.1.20 or 192.168.1.20:8080)", addr)
 		return d, false
 	}
-	return d, p.unicast(t.key("address"), d.Addr)
+	return d, p.unicast(t.Key("address"), d.Addr)
 }
 
 // placeServer checks server d of s against the service and the interfaces, and gives it its
@@ -100,36 +100,36 @@ func (p *parser) placeServer(c *Config, s *Service, d *draft, fam packet.Family,
 	}
 	ok := true
 	if fam != 0 && familyOf(d.Addr) != fam && m != lb.MethodTUN {
-		p.errorf(key, "%s is %s; the service is %s (only TUN real servers may differ)", d.Addr, ipName(d.Addr), familyName(fam))
+		p.Errorf(key, "%s is %s; the service is %s (only TUN real servers may differ)", d.Addr, ipName(d.Addr), familyName(fam))
 		ok = false
 	}
 	if m.InputOnly() && d.portSet && d.Port != sc.Port {
 		// DR and TUN leave the packet's ports alone: the server sees what the client sent.
 		if sc.Mark != 0 || sc.Port == 0 {
-			p.errorf(key, "%s cannot map ports: the real server gets the port the client asked for; write the address without a port", kindName(m))
+			p.Errorf(key, "%s cannot map ports: the real server gets the port the client asked for; write the address without a port", kindName(m))
 		} else {
-			p.errorf(key, "%s cannot map ports: the real server gets the service's port %d; write the address without a port", kindName(m), sc.Port)
+			p.Errorf(key, "%s cannot map ports: the real server gets the service's port %d; write the address without a port", kindName(m), sc.Port)
 		}
 		ok = false
 	}
 	ap := netip.AddrPortFrom(d.Addr, d.Port)
 	if prev, dup := seen[ap]; dup {
-		p.errorf(key, "real server %s is already listed at line %d", ap, p.line(prev))
+		p.Errorf(key, "real server %s is already listed at line %d", ap, p.Line(prev))
 		return false
 	}
 	seen[ap] = d.key
 	if o, own := c.ownerOf(d.Addr); own {
-		p.errorf(key, "%s is this appliance's own address (interface %s)", d.Addr, o.Name)
+		p.Errorf(key, "%s is this appliance's own address (interface %s)", d.Addr, o.Name)
 		return false
 	}
 	switch {
 	case p.failed("interface"):
 		// The networks are not all known: reachability cannot be judged.
 	case m == lb.MethodDR && !c.onLink(d.Addr):
-		p.errorf(key, "DR needs a real server on a directly connected network; %s is not (%s)", d.Addr, c.networks(d.Addr.Is4()))
+		p.Errorf(key, "DR needs a real server on a directly connected network; %s is not (%s)", d.Addr, c.networks(d.Addr.Is4()))
 		ok = false
 	case m != lb.MethodDR && !c.routable(d.Addr):
-		p.errorf(key, "no route to %s (%s; no [[interface.route]] covers it and no %s gateway is set)", d.Addr, c.networks(d.Addr.Is4()), ipName(d.Addr))
+		p.Errorf(key, "no route to %s (%s; no [[interface.route]] covers it and no %s gateway is set)", d.Addr, c.networks(d.Addr.Is4()), ipName(d.Addr))
 		ok = false
 	}
 	return ok

@@ -13,28 +13,28 @@ import (
 // service reads one [[virtual_server]] and appends it to c. Real servers are judged against
 // the service (family, ports, method) and the interfaces (reachability).
 func (p *parser) service(c *Config, t *table) {
-	s := Service{key: t.path}
+	s := Service{key: t.Path()}
 	sc := &s.ServiceConfig
 	isMark, fam := p.identity(t, sc)
 	sc.Method = lb.MethodNAT
-	if kind, ok := t.str("lb_kind"); ok {
-		if m, ok := p.method(t.key("lb_kind"), kind); ok {
+	if kind, ok := t.Str("lb_kind"); ok {
+		if m, ok := p.method(t.Key("lb_kind"), kind); ok {
 			sc.Method = m
 		}
 	}
 	var servers []draft
-	for _, rt := range t.subs("real_server") {
+	for _, rt := range t.Subs("real_server") {
 		if d, ok := p.server(rt, false); ok {
 			servers = append(servers, d)
 		}
 	}
 	var sorry *draft
-	if st, ok := t.sub("sorry_server"); ok {
+	if st, ok := t.Sub("sorry_server"); ok {
 		if d, ok := p.server(st, true); ok {
 			sorry = &d
 		}
 	}
-	if isMark && !t.present("family") {
+	if isMark && !t.Has("family") {
 		// As keepalived: the family of the first real server that is not tunnelled, which
 		// is the only kind that may differ from the service's.
 		fam = packet.FamilyIPv4
@@ -48,9 +48,9 @@ func (p *parser) service(c *Config, t *table) {
 	sc.Family = fam
 	p.scheduler(t, sc, len(servers))
 	p.persistence(t, sc, fam)
-	if ops, _ := t.boolean("ops"); ops {
+	if ops, _ := t.Bool("ops"); ops {
 		if !isMark && sc.Proto == packet.ProtoTCP {
-			t.errorf("ops", "one-packet scheduling is for UDP services")
+			t.Errorf("ops", "one-packet scheduling is for UDP services")
 		} else {
 			sc.OnePacket = true
 		}
@@ -70,7 +70,7 @@ func (p *parser) service(c *Config, t *table) {
 		servers = append(servers, *sorry)
 	}
 	p.checkFullNAT(t, &s, servers)
-	t.done()
+	t.Done()
 	c.Services = append(c.Services, s)
 }
 
@@ -78,19 +78,19 @@ func (p *parser) service(c *Config, t *table) {
 // fam is 0 when unknown (a bad address, a fwmark service's family still to be inferred):
 // the checks that need it are then skipped.
 func (p *parser) identity(t *table, sc *lb.ServiceConfig) (isMark bool, fam packet.Family) {
-	addr, hasAddr := t.str("address")
-	mark, hasMark := t.integer("fwmark", 1, math.MaxUint32)
-	proto, hasProto := t.str("protocol")
-	family, hasFamily := t.str("family")
+	addr, hasAddr := t.Str("address")
+	mark, hasMark := t.Integer("fwmark", 1, math.MaxUint32)
+	proto, hasProto := t.Str("protocol")
+	family, hasFamily := t.Str("family")
 
-	isMark = t.present("fwmark") && !t.present("address")
+	isMark = t.Has("fwmark") && !t.Has("address")
 	switch {
-	case t.present("address") && t.present("fwmark"):
-		t.errorf("fwmark", "a virtual server has an address or a fwmark, not both")
-	case !t.present("address") && !t.present("fwmark"):
-		t.errorf("address", "missing: a virtual server needs an address (VIP:port) or a fwmark")
+	case t.Has("address") && t.Has("fwmark"):
+		t.Errorf("fwmark", "a virtual server has an address or a fwmark, not both")
+	case !t.Has("address") && !t.Has("fwmark"):
+		t.Errorf("address", "missing: a virtual server needs an address (VIP:port) or a fwmark")
 	case hasAddr:
-		if ap, ok := p.vip(t.key("address"), addr); ok {
+		if ap, ok := p.vip(t.Key("address"), addr); ok {
 			sc.VIP, sc.Port, fam = ap.Addr(), ap.Port(), familyOf(ap.Addr())
 		}
 	case hasMark:
@@ -101,29 +101,29 @@ func (p *parser) identity(t *table, sc *lb.ServiceConfig) (isMark bool, fam pack
 		sc.Proto = packet.ProtoTCP // keepalived's default protocol
 	}
 	switch {
-	case isMark && t.present("protocol"):
-		t.errorf("protocol", "does not apply to a fwmark service: its [[mark]] rules choose the packets")
+	case isMark && t.Has("protocol"):
+		t.Errorf("protocol", "does not apply to a fwmark service: its [[mark]] rules choose the packets")
 	case hasProto:
 		switch strings.ToLower(proto) { // keepalived takes TCP or tcp
 		case "tcp":
 		case "udp":
 			sc.Proto = packet.ProtoUDP
 		case "sctp":
-			t.errorf("protocol", "SCTP services are not supported yet")
+			t.Errorf("protocol", "SCTP services are not supported yet")
 		default:
-			t.errorf("protocol", "unknown protocol %q (tcp or udp)", proto)
+			t.Errorf("protocol", "unknown protocol %q (tcp or udp)", proto)
 		}
 	}
 
 	switch {
-	case !isMark && t.present("family"):
-		t.errorf("family", "applies to fwmark services only; the address gives this one's")
+	case !isMark && t.Has("family"):
+		t.Errorf("family", "applies to fwmark services only; the address gives this one's")
 	case hasFamily && family == "ipv4":
 		fam = packet.FamilyIPv4
 	case hasFamily && family == "ipv6":
 		fam = packet.FamilyIPv6
 	case hasFamily:
-		t.errorf("family", "unknown family %q (ipv4 or ipv6)", family)
+		t.Errorf("family", "unknown family %q (ipv4 or ipv6)", family)
 	}
 	return isMark, fam
 }
@@ -133,9 +133,9 @@ func (p *parser) vip(key, s string) (netip.AddrPort, bool) {
 	ap, err := netip.ParseAddrPort(s)
 	if err != nil {
 		if a, aerr := netip.ParseAddr(s); aerr == nil {
-			p.errorf(key, "%q needs a port, like %s (port 0 for all ports)", s, netip.AddrPortFrom(a, 80))
+			p.Errorf(key, "%q needs a port, like %s (port 0 for all ports)", s, netip.AddrPortFrom(a, 80))
 		} else {
-			p.errorf(key, "%q is not an address:port (like 10.0.0.1:80 or [2001:db8::1]:80)", s)
+			p.Errorf(key, "%q is not an address:port (like 10.0.0.1:80 or [2001:db8::1]:80)", s)
 		}
 		return netip.AddrPort{}, false
 	}
@@ -144,17 +144,17 @@ func (p *parser) vip(key, s string) (netip.AddrPort, bool) {
 
 // persistence reads persistence_timeout and persistence_granularity (ipvsadm -p and -M).
 func (p *parser) persistence(t *table, sc *lb.ServiceConfig, fam packet.Family) {
-	if d, ok := t.seconds("persistence_timeout", maxTimeout); ok {
+	if d, ok := t.Seconds("persistence_timeout", maxTimeout); ok {
 		sc.Persistence = d
 	}
-	gran, ok := t.get("persistence_granularity")
+	gran, ok := t.Get("persistence_granularity")
 	if !ok || fam == 0 {
 		return
 	}
-	if n, ok := p.granularity(t.key("persistence_granularity"), gran, fam); ok {
+	if n, ok := p.granularity(t.Key("persistence_granularity"), gran, fam); ok {
 		sc.PersistMask = n
 	}
-	if !t.present("persistence_timeout") {
+	if !t.Has("persistence_timeout") {
 		sc.Persistence = lb.DefaultPersistence // keepalived: a granularity implies persistence
 	}
 }
@@ -162,31 +162,31 @@ func (p *parser) persistence(t *table, sc *lb.ServiceConfig, fam packet.Family) 
 // localPool reads the full-NAT source pool: local_addresses and local_ports.
 func (p *parser) localPool(t *table, s *Service, fam packet.Family) {
 	sc := &s.ServiceConfig
-	locals, _ := t.strList("local_addresses")
+	locals, _ := t.StrList("local_addresses")
 	for _, it := range locals {
-		a, ok := p.addr(it.key, it.v.(string))
+		a, ok := p.addr(it.Key, it.V.(string))
 		switch {
 		case !ok:
 		case slices.Contains(sc.LocalAddrs, a):
-			p.errorf(it.key, "%s is listed twice", a)
+			p.Errorf(it.Key, "%s is listed twice", a)
 		case fam != 0 && familyOf(a) != fam:
-			p.errorf(it.key, "%s is %s; the service is %s", a, ipName(a), familyName(fam))
+			p.Errorf(it.Key, "%s is %s; the service is %s", a, ipName(a), familyName(fam))
 		default:
 			sc.LocalAddrs = append(sc.LocalAddrs, a)
-			s.locals = append(s.locals, it.key)
+			s.locals = append(s.locals, it.Key)
 		}
 	}
-	if v, ok := t.m["local_addresses"].([]any); ok && len(v) == 0 {
-		t.errorf("local_addresses", "must list at least one address")
+	if v, ok := t.M["local_addresses"].([]any); ok && len(v) == 0 {
+		t.Errorf("local_addresses", "must list at least one address")
 	}
 	if len(locals) > 0 {
 		sc.LocalPorts = [2]uint16{1024, 65535} // the engine's default, made explicit
 	}
-	if s, ok := t.str("local_ports"); ok {
+	if s, ok := t.Str("local_ports"); ok {
 		if r, err := portRange(s); err != nil {
-			t.errorf("local_ports", "%v", err)
+			t.Errorf("local_ports", "%v", err)
 		} else if span := int(r.Hi) - int(r.Lo) + 1; span < lb.MinLocalPorts {
-			t.errorf("local_ports", "%s spans %d ports; full-NAT needs at least %d (each connection takes a local port that lands in its connection-table shard)", s, span, lb.MinLocalPorts)
+			t.Errorf("local_ports", "%s spans %d ports; full-NAT needs at least %d (each connection takes a local port that lands in its connection-table shard)", s, span, lb.MinLocalPorts)
 		} else {
 			sc.LocalPorts = [2]uint16{r.Lo, r.Hi}
 		}
@@ -205,7 +205,7 @@ func (p *parser) method(key, s string) (lb.Method, bool) {
 	case "FNAT":
 		return lb.MethodFullNAT, true
 	}
-	p.errorf(key, "unknown lb_kind %q (NAT, DR, TUN or FNAT)", s)
+	p.Errorf(key, "unknown lb_kind %q (NAT, DR, TUN or FNAT)", s)
 	return 0, false
 }
 

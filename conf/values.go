@@ -21,9 +21,9 @@ func (p *parser) addr(key, s string) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		if _, perr := netip.ParsePrefix(s); perr == nil {
-			p.errorf(key, "%q is a prefix; an address is wanted here", s)
+			p.Errorf(key, "%q is a prefix; an address is wanted here", s)
 		} else {
-			p.errorf(key, "%q is not an IP address", s)
+			p.Errorf(key, "%q is not an IP address", s)
 		}
 		return netip.Addr{}, false
 	}
@@ -34,11 +34,11 @@ func (p *parser) addr(key, s string) (netip.Addr, bool) {
 func (p *parser) unicast(key string, a netip.Addr) bool {
 	switch {
 	case a.Zone() != "":
-		p.errorf(key, "%s: zones are not supported; the interface gives the link", a)
+		p.Errorf(key, "%s: zones are not supported; the interface gives the link", a)
 	case a.Is4In6():
-		p.errorf(key, "%s: write the IPv4 address as such (%s)", a, a.Unmap())
+		p.Errorf(key, "%s: write the IPv4 address as such (%s)", a, a.Unmap())
 	case a.IsUnspecified(), a.IsMulticast(), a.IsLoopback(), a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-		p.errorf(key, "%s is not a unicast address", a)
+		p.Errorf(key, "%s is not a unicast address", a)
 	default:
 		return true
 	}
@@ -55,14 +55,14 @@ func (p *parser) canonicalPrefix(key, s string, bare bool) (netip.Prefix, bool) 
 		case aerr == nil && bare:
 			return netip.PrefixFrom(a, a.BitLen()), true
 		case aerr == nil:
-			p.errorf(key, "%q needs a prefix length, like %s", s, netip.PrefixFrom(a, a.BitLen()))
+			p.Errorf(key, "%q needs a prefix length, like %s", s, netip.PrefixFrom(a, a.BitLen()))
 		default:
-			p.errorf(key, "%q is not a prefix (like 10.1.0.0/16 or 2001:db8::/32)", s)
+			p.Errorf(key, "%q is not a prefix (like 10.1.0.0/16 or 2001:db8::/32)", s)
 		}
 		return netip.Prefix{}, false
 	}
 	if pf.Masked() != pf {
-		p.errorf(key, "%s has host bits set; the prefix is %s", pf, pf.Masked())
+		p.Errorf(key, "%s has host bits set; the prefix is %s", pf, pf.Masked())
 		return netip.Prefix{}, false
 	}
 	return pf, true
@@ -104,16 +104,16 @@ func (p *parser) granularity(key string, v any, fam packet.Family) (int, bool) {
 	}
 	switch v := v.(type) {
 	case int64:
-		n, ok := p.integer(key, v, 1, max)
+		n, ok := p.Integer(key, v, 1, max)
 		return int(n), ok
 	case string:
 		a, err := netip.ParseAddr(v)
 		if err != nil || !a.Is4() {
-			p.errorf(key, "%q is not a netmask (like \"255.255.255.0\")", v)
+			p.Errorf(key, "%q is not a netmask (like \"255.255.255.0\")", v)
 			return 0, false
 		}
 		if fam != packet.FamilyIPv4 {
-			p.errorf(key, "an IPv6 service takes a prefix length (1-128), not a netmask")
+			p.Errorf(key, "an IPv6 service takes a prefix length (1-128), not a netmask")
 			return 0, false
 		}
 		m := binary.BigEndian.Uint32(a.AsSlice())
@@ -121,12 +121,12 @@ func (p *parser) granularity(key string, v any, fam packet.Family) (int, bool) {
 		if m<<ones != 0 || ones == 0 {
 			// IPVS would take any mask; the engine groups clients by prefix, and a mask with
 			// holes is never what was meant.
-			p.errorf(key, "%s is not a contiguous netmask of at least one bit", a)
+			p.Errorf(key, "%s is not a contiguous netmask of at least one bit", a)
 			return 0, false
 		}
 		return ones, true
 	}
-	p.typeError(key, "a netmask string or a prefix length", v)
+	p.TypeError(key, "a netmask string or a prefix length", v)
 	return 0, false
 }
 

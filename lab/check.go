@@ -30,7 +30,7 @@ func (r *reader) checkLinks(t *Topology) {
 	for _, l := range t.Links {
 		if l.Name != "" {
 			if prev := names[l.Name]; prev != "" {
-				r.errorf(l.key+".name", "link %s is already defined at line %d", l.Name, r.line(prev))
+				r.Errorf(l.key+".name", "link %s is already defined at line %d", l.Name, r.Line(prev))
 			}
 			names[l.Name] = l.key
 		}
@@ -41,32 +41,32 @@ func (r *reader) checkLinks(t *Topology) {
 			}
 			n := t.node(ep.Node)
 			if n == nil {
-				r.errorf(key, "no node %s", ep.Node)
+				r.Errorf(key, "no node %s", ep.Node)
 				continue
 			}
 			if !r.portExists(key, n, ep.Port) {
 				continue
 			}
 			if prev := cabled[ep]; prev != "" {
-				r.errorf(key, "%s is already cabled at line %d", ep, r.line(prev))
+				r.Errorf(key, "%s is already cabled at line %d", ep, r.Line(prev))
 				continue
 			}
 			cabled[ep] = key
 		}
 		if l.A.Node != "" && l.A.Node == l.B.Node {
-			r.errorf(l.key+".endpoints", "both ends are on %s; a link joins two nodes", l.A.Node)
+			r.Errorf(l.key+".endpoints", "both ends are on %s; a link joins two nodes", l.A.Node)
 		}
 	}
 	for _, n := range t.Nodes {
 		for _, name := range r.interfaceNames(n) {
 			if cabled[Endpoint{n.Name, name}] == "" {
-				r.errorf(n.key, "interface %s of %s is on no link; add one with endpoints = [\"%s:%s\", ...]", name, n.Name, n.Name, name)
+				r.Errorf(n.key, "interface %s of %s is on no link; add one with endpoints = [\"%s:%s\", ...]", name, n.Name, n.Name, name)
 			}
 		}
 		if n.Kind == KindSwitch {
 			for _, x := range n.External {
 				if prev := cabled[Endpoint{n.Name, x.Name}]; prev != "" {
-					r.errorf(x.key+".name", "port %s of %s is also cabled at line %d; an external port is a port of its own", x.Name, n.Name, r.line(prev))
+					r.Errorf(x.key+".name", "port %s of %s is also cabled at line %d; an external port is a port of its own", x.Name, n.Name, r.Line(prev))
 				}
 			}
 		}
@@ -79,7 +79,7 @@ func (r *reader) checkLinks(t *Topology) {
 		// ambiguous.
 		for ep, key := range cabled {
 			if ep.String() == l.Name && !strings.HasPrefix(key, l.key+".") {
-				r.errorf(l.key+".name", "%s is an endpoint of another link (line %d)", l.Name, r.line(key))
+				r.Errorf(l.key+".name", "%s is an endpoint of another link (line %d)", l.Name, r.Line(key))
 			}
 		}
 	}
@@ -99,7 +99,7 @@ func (r *reader) portExists(key string, n *Node, port string) bool {
 				continue
 			}
 			if ifc.Kind != conf.KindMemory {
-				r.errorf(key, "interface %s of %s is kind %s, a real interface: only memory interfaces are cabled in the lab", port, n.Name, ifc.Kind)
+				r.Errorf(key, "interface %s of %s is kind %s, a real interface: only memory interfaces are cabled in the lab", port, n.Name, ifc.Kind)
 				return false
 			}
 			return true
@@ -111,7 +111,7 @@ func (r *reader) portExists(key string, n *Node, port string) bool {
 			}
 		}
 	}
-	r.errorf(key, "%s has no interface %s (it has %s)", n.Name, port, joinOr(r.interfaceNames(n)))
+	r.Errorf(key, "%s has no interface %s (it has %s)", n.Name, port, joinOr(r.interfaceNames(n)))
 	return false
 }
 
@@ -162,7 +162,7 @@ func (r *reader) checkAddresses(t *Topology) {
 		}
 		for _, a := range addrs {
 			if prev := owner[a]; prev != "" {
-				r.errorf(n.key, "%s is already an address of %s", a, prev)
+				r.Errorf(n.key, "%s is already an address of %s", a, prev)
 				continue
 			}
 			owner[a] = n.Name
@@ -178,12 +178,12 @@ func (r *reader) checkRequires(t *Topology) {
 	}
 	for _, n := range t.Nodes {
 		if n.Kind == KindAppliance && usesDR(n.Config) {
-			r.errorf(n.key, "%s uses lb_kind DR; add requires = [\"dr\"] to the topology", n.Name)
+			r.Errorf(n.key, "%s uses lb_kind DR; add requires = [\"dr\"] to the topology", n.Name)
 		}
 	}
 	for _, e := range t.Events {
 		if e.Action == ActReload && usesDR(e.Config) {
-			r.errorf(e.key, "the new configuration uses lb_kind DR; add requires = [\"dr\"] to the topology")
+			r.Errorf(e.key, "the new configuration uses lb_kind DR; add requires = [\"dr\"] to the topology")
 		}
 	}
 }
@@ -214,17 +214,17 @@ func (r *reader) checkExpectations(t *Topology) {
 			n := t.node(node)
 			switch {
 			case n == nil || n.Kind != KindClient:
-				r.errorf(x.key+".client", "no client %s", node)
+				r.Errorf(x.key+".client", "no client %s", node)
 			case hasLoad && !slices.ContainsFunc(n.Loads, func(l *Generator) bool { return l.Name == load }):
-				r.errorf(x.key+".client", "client %s has no load %s", node, load)
+				r.Errorf(x.key+".client", "client %s has no load %s", node, load)
 			}
 		case x.Server != "":
 			if n := t.node(x.Server); n == nil || n.Kind != KindHost {
-				r.errorf(x.key+".server", "no host %s (a real server is a host node)", x.Server)
+				r.Errorf(x.key+".server", "no host %s (a real server is a host node)", x.Server)
 			}
 		case x.Appliance != "":
 			if n := t.node(x.Appliance); n == nil || n.Kind != KindAppliance {
-				r.errorf(x.key+".appliance", "no appliance %s", x.Appliance)
+				r.Errorf(x.key+".appliance", "no appliance %s", x.Appliance)
 			}
 		}
 	}
@@ -247,7 +247,7 @@ func (r *reader) checkEvents(t *Topology) {
 	}
 	for _, e := range t.Events { // in time order
 		if e.Link != "" && t.link(e.Link) == nil {
-			r.errorf(e.key+".link", "no link %s (a link's name, or one of its endpoints)", e.Link)
+			r.Errorf(e.key+".link", "no link %s (a link's name, or one of its endpoints)", e.Link)
 		}
 		if e.Action == ActPartition {
 			r.checkGroups(t, e)
@@ -257,28 +257,28 @@ func (r *reader) checkEvents(t *Topology) {
 		}
 		n := t.node(e.Node)
 		if n == nil {
-			r.errorf(e.key+".node", "no node %s", e.Node)
+			r.Errorf(e.key+".node", "no node %s", e.Node)
 			continue
 		}
 		switch {
 		case e.Action == ActRestart && !killed[n.Name]:
-			r.errorf(e.key+".node", "%s is not killed at %v", n.Name, e.At)
+			r.Errorf(e.key+".node", "%s is not killed at %v", n.Name, e.At)
 			continue
 		case e.Action != ActRestart && killed[n.Name]:
-			r.errorf(e.key+".node", "%s is killed at %v (restart it first)", n.Name, e.At)
+			r.Errorf(e.key+".node", "%s is killed at %v (restart it first)", n.Name, e.At)
 			continue
 		}
 		switch e.Action {
 		case ActKill, ActRestart:
 			if n.Kind == KindSwitch {
-				r.errorf(e.key+".node", "%s is a switch; cut its links with link_down or a partition instead", n.Name)
+				r.Errorf(e.key+".node", "%s is a switch; cut its links with link_down or a partition instead", n.Name)
 			}
 			killed[n.Name] = e.Action == ActKill
 		case ActServiceStop, ActServiceStart, ActServiceFail, ActServiceRecover:
 			r.checkServiceEvent(n, e, stopped, failing)
 		case ActReload, ActWeight:
 			if n.Kind != KindAppliance {
-				r.errorf(e.key+".node", "%s is a %s; %s applies to appliances", n.Name, n.Kind, e.Action)
+				r.Errorf(e.key+".node", "%s is a %s; %s applies to appliances", n.Name, n.Kind, e.Action)
 				continue
 			}
 			cur := config[n.Name]
@@ -287,7 +287,7 @@ func (r *reader) checkEvents(t *Topology) {
 			}
 			if e.Action == ActReload {
 				if e.Config != nil && !reflect.DeepEqual(cur.Interfaces, e.Config.Interfaces) {
-					r.errorf(e.key, "the new configuration changes %s's interfaces; a reload cannot (kill and restart it instead)", n.Name)
+					r.Errorf(e.key, "the new configuration changes %s's interfaces; a reload cannot (kill and restart it instead)", n.Name)
 					continue
 				}
 				if e.Config != nil {
@@ -304,7 +304,7 @@ func (r *reader) checkEvents(t *Topology) {
 				if e.Virtual != "" {
 					where = " in " + e.Virtual
 				}
-				r.errorf(e.key+".server", "%s has no real server %s%s at %v", n.Name, serverName(e.Server), where, e.At)
+				r.Errorf(e.key+".server", "%s has no real server %s%s at %v", n.Name, serverName(e.Server), where, e.At)
 				continue
 			}
 			config[n.Name] = next
@@ -316,7 +316,7 @@ func (r *reader) checkEvents(t *Topology) {
 // event can change.
 func (r *reader) checkServiceEvent(n *Node, e *Event, stopped, failing map[string]bool) {
 	if n.Kind != KindHost {
-		r.errorf(e.key+".node", "%s is a %s; services run on hosts", n.Name, n.Kind)
+		r.Errorf(e.key+".node", "%s is a %s; services run on hosts", n.Name, n.Kind)
 		return
 	}
 	i := slices.IndexFunc(n.Services, func(s *Service) bool { return s.Name == e.Service })
@@ -325,24 +325,24 @@ func (r *reader) checkServiceEvent(n *Node, e *Event, stopped, failing map[strin
 		for _, s := range n.Services {
 			names = append(names, s.Name)
 		}
-		r.errorf(e.key+".service", "%s has no service %s (it has %s)", n.Name, e.Service, joinOr(names))
+		r.Errorf(e.key+".service", "%s has no service %s (it has %s)", n.Name, e.Service, joinOr(names))
 		return
 	}
 	id := n.Name + "/" + e.Service
 	switch e.Action {
 	case ActServiceStop, ActServiceStart:
 		if stop := e.Action == ActServiceStop; stopped[id] == stop {
-			r.errorf(e.key+".action", "%s is already %s at %v", id, map[bool]string{true: "stopped", false: "running"}[stop], e.At)
+			r.Errorf(e.key+".action", "%s is already %s at %v", id, map[bool]string{true: "stopped", false: "running"}[stop], e.At)
 		} else {
 			stopped[id] = stop
 		}
 	case ActServiceFail, ActServiceRecover:
 		if n.Services[i].Type != ServiceHTTP {
-			r.errorf(e.key+".service", "%s is a %s service; only http services can fail (stop it instead)", id, n.Services[i].Type)
+			r.Errorf(e.key+".service", "%s is a %s service; only http services can fail (stop it instead)", id, n.Services[i].Type)
 			return
 		}
 		if fail := e.Action == ActServiceFail; failing[id] == fail {
-			r.errorf(e.key+".action", "%s is already %s at %v", id, map[bool]string{true: "failing", false: "answering normally"}[fail], e.At)
+			r.Errorf(e.key+".action", "%s is already %s at %v", id, map[bool]string{true: "failing", false: "answering normally"}[fail], e.At)
 		} else {
 			failing[id] = fail
 		}
@@ -352,22 +352,22 @@ func (r *reader) checkServiceEvent(n *Node, e *Event, stopped, failing map[strin
 // checkGroups checks a partition's groups: known nodes, each in one group at most.
 func (r *reader) checkGroups(t *Topology, e *Event) {
 	if len(e.Groups) == 0 {
-		r.errorf(e.key+".groups", "a partition needs at least one group")
+		r.Errorf(e.key+".groups", "a partition needs at least one group")
 		return
 	}
 	in := map[string]int{}
 	for i, g := range e.Groups {
 		if len(g) == 0 {
-			r.errorf(fmt.Sprintf("%s.groups[%d]", e.key, i), "is empty")
+			r.Errorf(fmt.Sprintf("%s.groups[%d]", e.key, i), "is empty")
 		}
 		for _, name := range g {
 			key := fmt.Sprintf("%s.groups[%d]", e.key, i)
 			if t.node(name) == nil {
-				r.errorf(key, "no node %s", name)
+				r.Errorf(key, "no node %s", name)
 				continue
 			}
 			if j, dup := in[name]; dup {
-				r.errorf(key, "%s is already in group %d", name, j)
+				r.Errorf(key, "%s is already in group %d", name, j)
 				continue
 			}
 			in[name] = i

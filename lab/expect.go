@@ -14,7 +14,7 @@ func judge(t *Topology, rep *Report, errSeries map[string][]uint64) []Expectatio
 	var out []ExpectationResult
 	for _, x := range t.Expect {
 		res := func(bound, subject, what, got, want string, pass bool) {
-			pos := t.src.lookup(x.key + "." + bound)
+			pos := t.src.Lookup(x.key + "." + bound)
 			out = append(out, ExpectationResult{
 				Key: x.key + "." + bound, File: t.File, Line: pos.Line, Col: pos.Col,
 				Subject: subject, What: what, Got: got, Want: want, Pass: pass,

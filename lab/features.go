@@ -57,7 +57,7 @@ func (t *Topology) missingFeatures() []string {
 
 // requires reads the requires key.
 func (r *reader) requires(t *table) []string {
-	vals, keys, _ := t.strs("requires")
+	vals, keys, _ := strs(t, "requires")
 	var out []string
 	for i, v := range vals {
 		if _, _, known := feature(v); !known {
@@ -65,11 +65,11 @@ func (r *reader) requires(t *table) []string {
 			for _, f := range features {
 				names = append(names, f.name)
 			}
-			r.errorf(keys[i], "unknown feature %q (%s)", v, strings.Join(names, ", "))
+			r.Errorf(keys[i], "unknown feature %q (%s)", v, strings.Join(names, ", "))
 			continue
 		}
 		if slices.Contains(out, v) {
-			r.errorf(keys[i], "%s is listed twice", v)
+			r.Errorf(keys[i], "%s is listed twice", v)
 			continue
 		}
 		out = append(out, v)

@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/uvs-lb/uvs/conf"
+	"github.com/uvs-lb/uvs/conf/tomlpos"
 )
 
 // Load reads and checks the topology file at path, and the appliance configuration files it
@@ -34,13 +35,79 @@ func Parse(name string, data []byte) (*Topology, error) {
 	if _, err := toml.Decode(string(data), &root); err != nil {
 		return nil, conf.Errors{syntaxError(name, data, err)}
 	}
-	r := &reader{file: name, src: data, pos: locate(data)}
-	t := r.topology(r.table("", root))
+	r := newReader(name, data)
+	t := r.topology(r.Table("", root))
 	if len(r.errs) > 0 {
 		r.sortErrors()
 		return nil, r.errs
 	}
 	return t, nil
+}
+
+// reader is what every step of reading one file shares: its name, its text, the strict reader
+// of its tables (which knows the positions of its keys and where values start) and the errors
+// found so far. The topology file is read as conf reads an appliance's, with tomlpos.
+type reader struct {
+	*tomlpos.Reader
+	file string
+	src  []byte
+	errs conf.Errors
+}
+
+func newReader(file string, src []byte) *reader {
+	r := &reader{file: file, src: src}
+	r.Reader = &tomlpos.Reader{
+		Pos: tomlpos.Locate(src),
+		Report: func(key string, pos tomlpos.Pos, msg string) {
+			r.errs = append(r.errs, &conf.Error{File: r.file, Line: pos.Line, Col: pos.Col, Key: key, Msg: msg})
+		},
+	}
+	return r
+}
+
+// table reads one TOML table strictly: see tomlpos.Table.
+type table = tomlpos.Table
+
+// item is one element of an array value, with its path for messages.
+type item = tomlpos.Item
+
+// strs returns the strings of t's array of strings k, and the path of each; elements of
+// another type are reported and left out.
+func strs(t *table, k string) (vals, keys []string, ok bool) {
+	items, ok := t.StrList(k)
+	for _, it := range items {
+		vals, keys = append(vals, it.V.(string)), append(keys, it.Key)
+	}
+	return vals, keys, ok
+}
+
+// sortErrors orders the errors of the topology file by position, then those of the appliance
+// configuration files it names, each file in its own order.
+func (r *reader) sortErrors() {
+	slices.SortStableFunc(r.errs, func(a, b *conf.Error) int {
+		if (a.File == r.file) != (b.File == r.file) {
+			if a.File == r.file {
+				return -1
+			}
+			return 1
+		}
+		if a.File != b.File {
+			return 0
+		}
+		if (a.Line == 0) != (b.Line == 0) { // errors of unknown position go last
+			return cmp.Compare(b.Line, a.Line)
+		}
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+	})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // Bounds of the top-level durations: a lab runs in real time, on one machine.
@@ -54,47 +121,47 @@ const (
 // name them), then events and expectations, then the checks across all of them.
 func (r *reader) topology(t *table) *Topology {
 	topo := &Topology{File: r.file, src: r}
-	if s, ok := t.str("name"); ok {
+	if s, ok := t.Str("name"); ok {
 		topo.Name = s
 	} else {
 		topo.Name = strings.TrimSuffix(filepath.Base(r.file), ".toml")
 	}
-	if d, ok := t.duration("duration", time.Second, maxDuration); ok {
+	if d, ok := t.Duration("duration", time.Second, maxDuration); ok {
 		topo.Duration = d
-	} else if !t.has("duration") {
-		t.errorf("duration", "the run's duration is required (like duration = \"20s\")")
+	} else if !t.Has("duration") {
+		t.Errorf("duration", "the run's duration is required (like duration = \"20s\")")
 	}
 	topo.Bucket = defaultBucket
-	if d, ok := t.duration("bucket", minBucket, maxDuration); ok {
+	if d, ok := t.Duration("bucket", minBucket, maxDuration); ok {
 		topo.Bucket = d
 	}
 	seed := int64(1)
-	if n, ok := t.integer("seed", -1<<63, 1<<63-1); ok {
+	if n, ok := t.Integer("seed", -1<<63, 1<<63-1); ok {
 		seed = n
 	}
 	topo.Requires = r.requires(t)
-	if nt, ok := t.sub("nodes"); ok {
+	if nt, ok := t.Sub("nodes"); ok {
 		for _, name := range r.inFileOrder(nt) {
 			if n := r.node(nt, name); n != nil {
 				topo.Nodes = append(topo.Nodes, n)
 			}
 		}
-		nt.done()
+		nt.Done()
 	}
-	for i, lt := range t.subs("links") {
+	for i, lt := range t.Subs("links") {
 		topo.Links = append(topo.Links, r.link(lt, seed+int64(i)))
 	}
-	for _, et := range t.subs("events") {
+	for _, et := range t.Subs("events") {
 		if e := r.event(et, topo.Duration); e != nil {
 			topo.Events = append(topo.Events, e)
 		}
 	}
-	for _, xt := range t.subs("expect") {
+	for _, xt := range t.Subs("expect") {
 		if x := r.expectation(xt); x != nil {
 			topo.Expect = append(topo.Expect, x)
 		}
 	}
-	t.done()
+	t.Done()
 	// The timeline runs in time order; events at the same time in file order.
 	slices.SortStableFunc(topo.Events, func(a, b *Event) int { return cmp.Compare(a.At, b.At) })
 	r.check(topo)
@@ -103,9 +170,9 @@ func (r *reader) topology(t *table) *Topology {
 
 // inFileOrder returns the keys of t in the order the file writes them.
 func (r *reader) inFileOrder(t *table) []string {
-	keys := sortedKeys(t.m)
+	keys := sortedKeys(t.M)
 	slices.SortStableFunc(keys, func(a, b string) int {
-		pa, pb := r.lookup(t.key(a)), r.lookup(t.key(b))
+		pa, pb := r.Lookup(t.Key(a)), r.Lookup(t.Key(b))
 		if pa.Line != pb.Line {
 			return pa.Line - pb.Line
 		}

@@ -31,35 +31,35 @@ const actionNames = "link_down, link_up, partition, heal, kill, restart, service
 // event reads one [[events]] entry. Whether what it names exists is checked with the rest of
 // the topology (check.go).
 func (r *reader) event(t *table, duration time.Duration) *Event {
-	e := &Event{key: t.path}
-	at, ok := t.duration("at", 0, maxDuration)
+	e := &Event{key: t.Path()}
+	at, ok := t.Duration("at", 0, maxDuration)
 	if !ok {
-		if !t.has("at") {
-			t.errorf("at", "an event needs its time (like at = \"5s\", from the start of the run)")
+		if !t.Has("at") {
+			t.Errorf("at", "an event needs its time (like at = \"5s\", from the start of the run)")
 		}
 	} else if duration > 0 && at >= duration {
-		t.errorf("at", "%v is not before the end of the run (duration %v)", at, duration)
+		t.Errorf("at", "%v is not before the end of the run (duration %v)", at, duration)
 	}
 	e.At = at
-	s, ok := t.str("action")
+	s, ok := t.Str("action")
 	e.Action = Action(s)
 	takes, known := actionKeys[e.Action]
 	if !known {
 		if ok {
-			t.errorf("action", "unknown action %q (%s)", s, actionNames)
-		} else if !t.has("action") {
-			t.errorf("action", "an event needs an action (%s)", actionNames)
+			t.Errorf("action", "unknown action %q (%s)", s, actionNames)
+		} else if !t.Has("action") {
+			t.Errorf("action", "an event needs an action (%s)", actionNames)
 		}
-		t.allow(sortedKeys(t.m)...)
+		t.Allow(sortedKeys(t.M)...)
 		return nil
 	}
 	// A key another action takes is refused by name, not as unknown.
-	for _, k := range sortedKeys(t.m) {
+	for _, k := range sortedKeys(t.M) {
 		if k == "at" || k == "action" || slices.Contains(takes, k) || !anyActionTakes(k) {
 			continue
 		}
-		t.allow(k)
-		t.errorf(k, "a %s event does not take %s", e.Action, k)
+		t.Allow(k)
+		t.Errorf(k, "a %s event does not take %s", e.Action, k)
 	}
 	switch e.Action {
 	case ActLinkDown, ActLinkUp, ActImpair:
@@ -76,32 +76,32 @@ func (r *reader) event(t *table, duration time.Duration) *Event {
 	case ActServiceStop, ActServiceStart, ActServiceFail, ActServiceRecover:
 		e.Service = r.required(t, "service", "the service's name (its type when it has none)")
 	case ActReload:
-		inline, hasInline := t.str("config")
-		path, hasPath := t.str("config_file")
+		inline, hasInline := t.Str("config")
+		path, hasPath := t.Str("config_file")
 		switch {
 		case hasInline && hasPath:
-			t.errorf("config_file", "a reload takes config (inline) or config_file, not both")
+			t.Errorf("config_file", "a reload takes config (inline) or config_file, not both")
 		case hasInline:
-			e.Config = r.inlineConfig(t.key("config"), inline)
+			e.Config = r.inlineConfig(t.Key("config"), inline)
 		case hasPath:
-			e.Config, e.ConfigFile = r.configFile(t.key("config_file"), path)
-		case !t.has("config") && !t.has("config_file"):
-			t.errorf("config", "a reload needs the new configuration: config (inline TOML) or config_file (a path)")
+			e.Config, e.ConfigFile = r.configFile(t.Key("config_file"), path)
+		case !t.Has("config") && !t.Has("config_file"):
+			t.Errorf("config", "a reload needs the new configuration: config (inline TOML) or config_file (a path)")
 		}
 	case ActWeight:
 		if s := r.required(t, "server", "the real server, as its configuration writes it (\"192.168.1.21:8080\")"); s != "" {
-			e.Server = r.serverAddr(t.key("server"), s)
+			e.Server = r.serverAddr(t.Key("server"), s)
 		}
-		if w, ok := t.integer("weight", 0, 65535); ok {
+		if w, ok := t.Integer("weight", 0, 65535); ok {
 			e.Weight = int32(w)
-		} else if !t.has("weight") {
-			t.errorf("weight", "a weight event needs the new weight (0 quiesces the server)")
+		} else if !t.Has("weight") {
+			t.Errorf("weight", "a weight event needs the new weight (0 quiesces the server)")
 		}
-		if v, ok := t.str("virtual_server"); ok {
+		if v, ok := t.Str("virtual_server"); ok {
 			e.Virtual = v
 		}
 	}
-	t.done()
+	t.Done()
 	return e
 }
 
@@ -116,34 +116,34 @@ func anyActionTakes(k string) bool {
 
 // required reads a string key that must be there.
 func (r *reader) required(t *table, k, what string) string {
-	s, ok := t.str(k)
-	if !ok && !t.has(k) {
-		t.errorf(k, "is required: %s", what)
+	s, ok := t.Str(k)
+	if !ok && !t.Has(k) {
+		t.Errorf(k, "is required: %s", what)
 	}
 	return s
 }
 
 // groups reads a partition's groups: an array of arrays of node names.
 func (r *reader) groups(t *table) [][]string {
-	items, ok := t.list("groups")
+	items, ok := t.List("groups")
 	if !ok {
-		if !t.has("groups") {
-			t.errorf("groups", "a partition needs its groups of nodes, like groups = [[\"lb1\", \"c1\"], [\"lb2\"]]")
+		if !t.Has("groups") {
+			t.Errorf("groups", "a partition needs its groups of nodes, like groups = [[\"lb1\", \"c1\"], [\"lb2\"]]")
 		}
 		return nil
 	}
 	var out [][]string
 	for _, it := range items {
-		names, isList := it.v.([]any)
+		names, isList := it.V.([]any)
 		if !isList {
-			r.typeError(it.key, "an array of node names", it.v)
+			r.TypeError(it.Key, "an array of node names", it.V)
 			continue
 		}
 		var g []string
 		for j, v := range names {
 			s, isStr := v.(string)
 			if !isStr {
-				r.typeError(it.key+"["+strconv.Itoa(j)+"]", "a node name", v)
+				r.TypeError(it.Key+"["+strconv.Itoa(j)+"]", "a node name", v)
 				continue
 			}
 			g = append(g, s)
@@ -162,6 +162,6 @@ func (r *reader) serverAddr(key, s string) netip.AddrPort {
 	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
 		return netip.AddrPortFrom(a, 0)
 	}
-	r.errorf(key, "%q is not a real server's address (like \"192.168.1.21:8080\")", s)
+	r.Errorf(key, "%q is not a real server's address (like \"192.168.1.21:8080\")", s)
 	return netip.AddrPort{}
 }

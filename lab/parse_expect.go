@@ -18,15 +18,15 @@ var expectBounds = map[string][]string{
 // expectation reads one [[expect]] entry: a subject (client, server or appliance; none is
 // every client) and one or more bounds on it. Each bound is judged, and reported, on its own.
 func (r *reader) expectation(t *table) *Expectation {
-	x := &Expectation{key: t.path}
+	x := &Expectation{key: t.Path()}
 	subject := ""
 	for _, k := range []string{"client", "server", "appliance"} {
-		s, ok := t.str(k)
+		s, ok := t.Str(k)
 		if !ok {
 			continue
 		}
 		if subject != "" {
-			t.errorf(k, "an expectation is about one subject; this one already names a %s", subject)
+			t.Errorf(k, "an expectation is about one subject; this one already names a %s", subject)
 			continue
 		}
 		subject = k
@@ -41,55 +41,55 @@ func (r *reader) expectation(t *table) *Expectation {
 	}
 	bounds, applies := 0, map[string]bool{}
 	for _, k := range []string{"max_errors", "min_requests", "max_p99", "failover", "share", "max_drops"} {
-		if !t.has(k) {
+		if !t.Has(k) {
 			continue
 		}
 		bounds++
 		if applies[k] = slices.Contains(expectBounds[subject], k); !applies[k] {
-			t.allow(k)
-			t.errorf(k, "does not apply to %s (only %s)", subjectName(subject), joinOr(expectBounds[subject]))
+			t.Allow(k)
+			t.Errorf(k, "does not apply to %s (only %s)", subjectName(subject), joinOr(expectBounds[subject]))
 		}
 	}
 	if bounds == 0 {
-		r.errorf(t.path, "an expectation needs a bound: %s", joinOr([]string{"max_errors", "min_requests", "max_p99", "failover", "share", "max_drops"}))
+		r.Errorf(t.Path(), "an expectation needs a bound: %s", joinOr([]string{"max_errors", "min_requests", "max_p99", "failover", "share", "max_drops"}))
 	}
 	// Only the bounds that apply are read: the others were reported.
-	if n, ok := t.integer("max_errors", 0, math.MaxInt64); ok && applies["max_errors"] {
+	if n, ok := t.Integer("max_errors", 0, math.MaxInt64); ok && applies["max_errors"] {
 		x.MaxErrors, x.HasMaxErrors = uint64(n), true
 	}
-	if n, ok := t.integer("min_requests", 0, math.MaxInt64); ok && applies["min_requests"] {
+	if n, ok := t.Integer("min_requests", 0, math.MaxInt64); ok && applies["min_requests"] {
 		x.MinRequests, x.HasMinRequests = uint64(n), true
 	}
-	if n, ok := t.integer("max_drops", 0, math.MaxInt64); ok && applies["max_drops"] {
+	if n, ok := t.Integer("max_drops", 0, math.MaxInt64); ok && applies["max_drops"] {
 		x.MaxDrops, x.HasMaxDrops = uint64(n), true
 	}
-	if d, ok := t.duration("max_p99", time.Microsecond, time.Hour); ok && applies["max_p99"] {
+	if d, ok := t.Duration("max_p99", time.Microsecond, time.Hour); ok && applies["max_p99"] {
 		x.MaxP99 = d
 	}
-	if d, ok := t.duration("failover", 0, maxDuration); ok && applies["failover"] {
+	if d, ok := t.Duration("failover", 0, maxDuration); ok && applies["failover"] {
 		x.Failover, x.HasFailover = d, true
 	}
 	if applies["share"] {
 		x.Share, x.HasShare = r.share(t)
 	}
-	t.done()
+	t.Done()
 	return x
 }
 
 // share reads a share bound: [low, high] in percent.
 func (r *reader) share(t *table) ([2]float64, bool) {
-	items, ok := t.list("share")
+	items, ok := t.List("share")
 	if !ok {
 		return [2]float64{}, false
 	}
 	if len(items) != 2 {
-		t.errorf("share", "is a range in percent: [low, high], like [25, 40]")
+		t.Errorf("share", "is a range in percent: [low, high], like [25, 40]")
 		return [2]float64{}, false
 	}
-	lo, ok1 := r.number(items[0].key, items[0].v, 0, 100)
-	hi, ok2 := r.number(items[1].key, items[1].v, 0, 100)
+	lo, ok1 := r.Number(items[0].Key, items[0].V, 0, 100)
+	hi, ok2 := r.Number(items[1].Key, items[1].V, 0, 100)
 	if ok1 && ok2 && lo > hi {
-		t.errorf("share", "the low end %v is above the high end %v", lo, hi)
+		t.Errorf("share", "the low end %v is above the high end %v", lo, hi)
 		return [2]float64{}, false
 	}
 	return [2]float64{lo, hi}, ok1 && ok2

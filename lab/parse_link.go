@@ -12,32 +12,32 @@ import (
 // link reads one [[links]] entry. Impairment keys at the link's level apply to both
 // directions; a_to_b and b_to_a override them for one direction (A is the first endpoint).
 func (r *reader) link(t *table, seed int64) *Link {
-	l := &Link{key: t.path, Seed: seed}
-	eps, keys, ok := t.strs("endpoints")
+	l := &Link{key: t.Path(), Seed: seed}
+	eps, keys, ok := strs(t, "endpoints")
 	switch {
-	case !ok && !t.has("endpoints"):
-		t.errorf("endpoints", "a link needs its two endpoints, like endpoints = [\"lb1:eth0\", \"sw1:p1\"]")
+	case !ok && !t.Has("endpoints"):
+		t.Errorf("endpoints", "a link needs its two endpoints, like endpoints = [\"lb1:eth0\", \"sw1:p1\"]")
 	case ok && len(eps) != 2 && len(eps) == len(keys):
-		t.errorf("endpoints", "a link has two endpoints, not %d", len(eps))
+		t.Errorf("endpoints", "a link has two endpoints, not %d", len(eps))
 	case len(eps) == 2:
 		l.A = r.endpoint(keys[0], eps[0])
 		l.B = r.endpoint(keys[1], eps[1])
 	}
-	if name, ok := t.str("name"); ok && validName(name) {
+	if name, ok := t.Str("name"); ok && validName(name) {
 		l.Name = name
 	} else if ok {
-		t.errorf("name", "%q cannot name a link: %s", name, nameRule)
+		t.Errorf("name", "%q cannot name a link: %s", name, nameRule)
 	} else if l.A.Node != "" && l.B.Node != "" {
 		l.Name = l.A.String() + "--" + l.B.String()
 	}
-	if n, ok := t.integer("seed", -1<<63, 1<<63-1); ok {
+	if n, ok := t.Integer("seed", -1<<63, 1<<63-1); ok {
 		l.Seed = n
 	}
-	if n, ok := t.integer("queue", 1, 1<<20); ok {
+	if n, ok := t.Integer("queue", 1, 1<<20); ok {
 		l.Queue = int(n)
 	}
 	l.AtoB, l.BtoA = r.impairments(t)
-	t.done()
+	t.Done()
 	return l
 }
 
@@ -46,13 +46,13 @@ func (r *reader) link(t *table, seed int64) *Link {
 func (r *reader) impairments(t *table) (atob, btoa wire.Impairment) {
 	both := r.impairment(t, wire.Impairment{})
 	atob, btoa = both, both
-	if st, ok := t.sub("a_to_b"); ok {
+	if st, ok := t.Sub("a_to_b"); ok {
 		atob = r.impairment(st, both)
-		st.done()
+		st.Done()
 	}
-	if st, ok := t.sub("b_to_a"); ok {
+	if st, ok := t.Sub("b_to_a"); ok {
 		btoa = r.impairment(st, both)
-		st.done()
+		st.Done()
 	}
 	return atob, btoa
 }
@@ -60,22 +60,22 @@ func (r *reader) impairments(t *table) (atob, btoa wire.Impairment) {
 // impairment reads delay, jitter, loss, duplicate, reorder, corrupt and rate from t over base.
 func (r *reader) impairment(t *table, base wire.Impairment) wire.Impairment {
 	im := base
-	if d, ok := t.duration("delay", 0, time.Minute); ok {
+	if d, ok := t.Duration("delay", 0, time.Minute); ok {
 		im.Delay = d
 	}
-	if d, ok := t.duration("jitter", 0, time.Minute); ok {
+	if d, ok := t.Duration("jitter", 0, time.Minute); ok {
 		im.Jitter = d
 	}
 	for _, p := range []struct {
 		key string
 		v   *float64
 	}{{"loss", &im.Loss}, {"duplicate", &im.Duplicate}, {"reorder", &im.Reorder}, {"corrupt", &im.Corrupt}} {
-		if f, ok := t.number(p.key, 0, 100); ok {
+		if f, ok := t.Number(p.key, 0, 100); ok {
 			*p.v = f
 		}
 	}
-	if v, ok := t.get("rate"); ok {
-		if bits, ok := r.rate(t.key("rate"), v); ok {
+	if v, ok := t.Get("rate"); ok {
+		if bits, ok := r.rate(t.Key("rate"), v); ok {
 			im.Rate = bits
 		}
 	}
@@ -88,7 +88,7 @@ func (r *reader) rate(key string, v any) (uint64, bool) {
 	switch v := v.(type) {
 	case int64:
 		if v < 0 {
-			r.errorf(key, "must not be negative")
+			r.Errorf(key, "must not be negative")
 			return 0, false
 		}
 		return uint64(v), true
@@ -108,10 +108,10 @@ func (r *reader) rate(key string, v any) (uint64, bool) {
 			}
 			return uint64(f * u.mult), true
 		}
-		r.errorf(key, "%q is not a rate (like \"100mbit\", \"1gbit\", \"64kbit\", or an integer in bit/s)", v)
+		r.Errorf(key, "%q is not a rate (like \"100mbit\", \"1gbit\", \"64kbit\", or an integer in bit/s)", v)
 		return 0, false
 	}
-	r.typeError(key, "a rate string or an integer in bit/s", v)
+	r.TypeError(key, "a rate string or an integer in bit/s", v)
 	return 0, false
 }
 
@@ -119,7 +119,7 @@ func (r *reader) rate(key string, v any) (uint64, bool) {
 func (r *reader) endpoint(key, s string) Endpoint {
 	node, port, ok := strings.Cut(s, ":")
 	if !ok || !validName(node) || !validName(port) {
-		r.errorf(key, "%q is not NODE:PORT (like \"lb1:eth0\")", s)
+		r.Errorf(key, "%q is not NODE:PORT (like \"lb1:eth0\")", s)
 		return Endpoint{}
 	}
 	return Endpoint{Node: node, Port: port}

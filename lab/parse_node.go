@@ -21,21 +21,21 @@ var kindKeys = map[string]NodeKind{
 
 // node reads [nodes.NAME].
 func (r *reader) node(nodes *table, name string) *Node {
-	key := nodes.key(name)
+	key := nodes.Key(name)
 	if !validName(name) {
-		r.errorf(key, "%q cannot name a node: %s", name, nameRule)
-		nodes.get(name)
+		r.Errorf(key, "%q cannot name a node: %s", name, nameRule)
+		nodes.Get(name)
 		return nil
 	}
-	t, ok := nodes.sub(name)
+	t, ok := nodes.Sub(name)
 	if !ok {
 		return nil
 	}
 	n := &Node{Name: name, key: key}
-	kind, ok := t.str("kind")
+	kind, ok := t.Str("kind")
 	switch {
-	case !ok && !t.has("kind"):
-		t.errorf("kind", "every node needs a kind (appliance, host, client or switch)")
+	case !ok && !t.Has("kind"):
+		t.Errorf("kind", "every node needs a kind (appliance, host, client or switch)")
 		return nil
 	case !ok:
 		return nil
@@ -53,40 +53,40 @@ func (r *reader) node(nodes *table, name string) *Node {
 	case KindSwitch:
 		r.externals(t, n)
 	default:
-		t.errorf("kind", "unknown kind %q (appliance, host, client or switch)", kind)
+		t.Errorf("kind", "unknown kind %q (appliance, host, client or switch)", kind)
 		return nil
 	}
-	if n.Kind != KindHost && n.Kind != KindClient && t.has("interface") {
-		t.allow("interface")
+	if n.Kind != KindHost && n.Kind != KindClient && t.Has("interface") {
+		t.Allow("interface")
 		if n.Kind == KindAppliance {
-			t.errorf("interface", "an appliance's interfaces are those of its configuration")
+			t.Errorf("interface", "an appliance's interfaces are those of its configuration")
 		} else {
-			t.errorf("interface", "a switch's ports are named by the links that reach it")
+			t.Errorf("interface", "a switch's ports are named by the links that reach it")
 		}
 	}
 	for k, owner := range kindKeys {
-		if owner != n.Kind && t.has(k) {
-			t.allow(k)
-			t.errorf(k, "only %s nodes take %s", owner, k)
+		if owner != n.Kind && t.Has(k) {
+			t.Allow(k)
+			t.Errorf(k, "only %s nodes take %s", owner, k)
 		}
 	}
-	t.done()
+	t.Done()
 	return n
 }
 
 // applianceConfig reads an appliance's configuration: config, inline, or config_file.
 func (r *reader) applianceConfig(t *table, n *Node) {
-	inline, hasInline := t.str("config")
-	path, hasPath := t.str("config_file")
+	inline, hasInline := t.Str("config")
+	path, hasPath := t.Str("config_file")
 	switch {
 	case hasInline && hasPath:
-		t.errorf("config_file", "an appliance has config (inline) or config_file, not both")
+		t.Errorf("config_file", "an appliance has config (inline) or config_file, not both")
 	case hasInline:
-		n.Config = r.inlineConfig(t.key("config"), inline)
+		n.Config = r.inlineConfig(t.Key("config"), inline)
 	case hasPath:
-		n.Config, n.ConfigFile = r.configFile(t.key("config_file"), path)
-	case !t.has("config") && !t.has("config_file"):
-		t.errorf("config", "an appliance needs its configuration: config (inline TOML) or config_file (a path)")
+		n.Config, n.ConfigFile = r.configFile(t.Key("config_file"), path)
+	case !t.Has("config") && !t.Has("config_file"):
+		t.Errorf("config", "an appliance needs its configuration: config (inline TOML) or config_file (a path)")
 	}
 }
 
@@ -99,7 +99,7 @@ func (r *reader) inlineConfig(key, src string) *conf.Config {
 	}
 	var errs conf.Errors
 	if !errors.As(err, &errs) {
-		r.errorf(key, "%v", err)
+		r.Errorf(key, "%v", err)
 		return nil
 	}
 	for _, e := range errs {
@@ -111,7 +111,7 @@ func (r *reader) inlineConfig(key, src string) *conf.Config {
 		if e.Line > 0 {
 			mapped.Line, mapped.Col = r.inStringValue(key, e.Line, e.Col)
 		} else {
-			pos := r.lookup(key)
+			pos := r.Lookup(key)
 			mapped.Line, mapped.Col = pos.Line, pos.Col
 		}
 		r.errs = append(r.errs, &mapped)
@@ -122,9 +122,9 @@ func (r *reader) inlineConfig(key, src string) *conf.Config {
 // inStringValue maps a line and column inside the string value of key to the file's. The
 // columns of a basic string with escapes are approximate.
 func (r *reader) inStringValue(key string, line, col int) (int, int) {
-	off, ok := r.pos.values[key]
+	off, ok := r.Pos.Values[key]
 	if !ok {
-		pos := r.lookup(key)
+		pos := r.Lookup(key)
 		return pos.Line, pos.Col
 	}
 	delim := 1
@@ -152,7 +152,7 @@ func (r *reader) inStringValue(key string, line, col int) (int, int) {
 // Its errors keep their own file's name and positions.
 func (r *reader) configFile(key, path string) (*conf.Config, string) {
 	if path == "" {
-		r.errorf(key, "is empty")
+		r.Errorf(key, "is empty")
 		return nil, ""
 	}
 	if !filepath.IsAbs(path) {
@@ -168,9 +168,9 @@ func (r *reader) configFile(key, path string) (*conf.Config, string) {
 		return nil, path
 	}
 	if errors.Is(err, os.ErrNotExist) {
-		r.errorf(key, "%s does not exist", path)
+		r.Errorf(key, "%s does not exist", path)
 	} else {
-		r.errorf(key, "%v", err)
+		r.Errorf(key, "%v", err)
 	}
 	return nil, path
 }
@@ -178,85 +178,85 @@ func (r *reader) configFile(key, path string) (*conf.Config, string) {
 // interfaces reads the [[nodes.NAME.interface]] of a host or client, as conf reads an
 // appliance's [[interface]]: a name, addresses with their prefixes, gateways and routes.
 func (r *reader) interfaces(t *table, n *Node) {
-	subs := t.subs("interface")
-	if len(subs) == 0 && !t.has("interface") {
-		t.errorf("interface", "a %s needs at least one [[nodes.%s.interface]]", n.Kind, n.Name)
+	subs := t.Subs("interface")
+	if len(subs) == 0 && !t.Has("interface") {
+		t.Errorf("interface", "a %s needs at least one [[nodes.%s.interface]]", n.Kind, n.Name)
 	}
 	seen := map[string]string{}
 	for _, it := range subs {
 		ifc := Interface{}
-		name, ok := it.str("name")
+		name, ok := it.Str("name")
 		switch {
-		case !ok && !it.has("name"):
-			it.errorf("name", "an interface needs a name (the port links name: \"%s:eth0\")", n.Name)
+		case !ok && !it.Has("name"):
+			it.Errorf("name", "an interface needs a name (the port links name: \"%s:eth0\")", n.Name)
 		case ok && !validName(name):
-			it.errorf("name", "%q cannot name an interface: %s", name, nameRule)
+			it.Errorf("name", "%q cannot name an interface: %s", name, nameRule)
 		case ok && seen[name] != "":
-			it.errorf("name", "interface %s is already defined at line %d", name, r.line(seen[name]))
+			it.Errorf("name", "interface %s is already defined at line %d", name, r.Line(seen[name]))
 		case ok:
-			seen[name] = it.key("name")
+			seen[name] = it.Key("name")
 			ifc.Name = name
 		}
-		addrs, keys, _ := it.strs("addresses")
+		addrs, keys, _ := strs(it, "addresses")
 		for i, s := range addrs {
 			p, err := netip.ParsePrefix(s)
 			switch {
 			case err != nil:
-				r.errorf(keys[i], "%q is not an address with its prefix length (like \"192.168.1.20/24\")", s)
+				r.Errorf(keys[i], "%q is not an address with its prefix length (like \"192.168.1.20/24\")", s)
 			case !hostAddr(p.Addr()):
-				r.errorf(keys[i], "%s is not a unicast address", p.Addr())
+				r.Errorf(keys[i], "%s is not a unicast address", p.Addr())
 			case p.Addr().Is4() && p.Bits() < 31 && p.Addr() == p.Masked().Addr():
-				r.errorf(keys[i], "%s is the network address of %s, not a host's", p.Addr(), p.Masked())
+				r.Errorf(keys[i], "%s is the network address of %s, not a host's", p.Addr(), p.Masked())
 			default:
 				ifc.Addrs = append(ifc.Addrs, p)
 			}
 		}
-		if mtu, ok := it.integer("mtu", 68, 65535); ok {
+		if mtu, ok := it.Integer("mtu", 68, 65535); ok {
 			ifc.MTU = int(mtu)
 		}
 		for _, gw := range []struct {
 			key  string
 			dflt netip.Prefix
 		}{{"gateway", netip.PrefixFrom(netip.IPv4Unspecified(), 0)}, {"gateway6", netip.PrefixFrom(netip.IPv6Unspecified(), 0)}} {
-			s, ok := it.str(gw.key)
+			s, ok := it.Str(gw.key)
 			if !ok {
 				continue
 			}
-			if a, ok := r.onLink(it.key(gw.key), s, ifc.Addrs, gw.dflt.Addr().Is4()); ok {
+			if a, ok := r.onLink(it.Key(gw.key), s, ifc.Addrs, gw.dflt.Addr().Is4()); ok {
 				ifc.Routes = append(ifc.Routes, Route{Dst: gw.dflt, Via: a})
 			}
 		}
-		for _, rt := range it.subs("route") {
+		for _, rt := range it.Subs("route") {
 			r.route(rt, &ifc)
-			rt.done()
+			rt.Done()
 		}
-		it.done()
+		it.Done()
 		n.Interfaces = append(n.Interfaces, ifc)
 	}
 }
 
 // route reads one [[...interface.route]]: a prefix and the next hop on this interface.
 func (r *reader) route(t *table, ifc *Interface) {
-	s, ok := t.str("prefix")
+	s, ok := t.Str("prefix")
 	if !ok {
-		if !t.has("prefix") {
-			t.errorf("prefix", "a route needs a prefix")
+		if !t.Has("prefix") {
+			t.Errorf("prefix", "a route needs a prefix")
 		}
 		return
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil || p.Masked() != p {
-		t.errorf("prefix", "%q is not a network prefix with no host bits set (like \"10.9.0.0/16\")", s)
+		t.Errorf("prefix", "%q is not a network prefix with no host bits set (like \"10.9.0.0/16\")", s)
 		return
 	}
-	via, ok := t.str("via")
+	via, ok := t.Str("via")
 	if !ok {
-		if !t.has("via") {
-			t.errorf("via", "a host's route needs a next hop (via)")
+		if !t.Has("via") {
+			t.Errorf("via", "a host's route needs a next hop (via)")
 		}
 		return
 	}
-	if a, ok := r.onLink(t.key("via"), via, ifc.Addrs, p.Addr().Is4()); ok {
+	if a, ok := r.onLink(t.Key("via"), via, ifc.Addrs, p.Addr().Is4()); ok {
 		ifc.Routes = append(ifc.Routes, Route{Dst: p, Via: a})
 	}
 }
@@ -265,11 +265,11 @@ func (r *reader) route(t *table, ifc *Interface) {
 func (r *reader) onLink(key, s string, addrs []netip.Prefix, want4 bool) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(s)
 	if err != nil || !hostAddr(a) {
-		r.errorf(key, "%q is not a unicast IP address", s)
+		r.Errorf(key, "%q is not a unicast IP address", s)
 		return netip.Addr{}, false
 	}
 	if a.Is4() != want4 {
-		r.errorf(key, "%s is not an %s address", a, map[bool]string{true: "IPv4", false: "IPv6"}[want4])
+		r.Errorf(key, "%s is not an %s address", a, map[bool]string{true: "IPv4", false: "IPv6"}[want4])
 		return netip.Addr{}, false
 	}
 	for _, p := range addrs {
@@ -277,7 +277,7 @@ func (r *reader) onLink(key, s string, addrs []netip.Prefix, want4 bool) (netip.
 			return a, true
 		}
 	}
-	r.errorf(key, "%s is on none of the interface's networks", a)
+	r.Errorf(key, "%s is on none of the interface's networks", a)
 	return netip.Addr{}, false
 }
 

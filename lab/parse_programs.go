@@ -24,50 +24,50 @@ var (
 // checkTypeKeys reports the keys of t that typ does not take; what is "service" or "load".
 func checkTypeKeys(t *table, what, typ string, keys map[string][]string) {
 	for _, k := range sortedKeys(keys) {
-		if !t.has(k) || slices.Contains(keys[k], typ) {
+		if !t.Has(k) || slices.Contains(keys[k], typ) {
 			continue
 		}
-		t.allow(k)
-		t.errorf(k, "is for %s %ss, not %s", joinOr(keys[k]), what, typ)
+		t.Allow(k)
+		t.Errorf(k, "is for %s %ss, not %s", joinOr(keys[k]), what, typ)
 	}
 }
 
 // services reads the [[nodes.NAME.service]] of a host.
 func (r *reader) services(t *table, n *Node) {
 	seen := map[string]string{}
-	for _, st := range t.subs("service") {
-		s := &Service{key: st.path}
-		typ, ok := st.str("type")
+	for _, st := range t.Subs("service") {
+		s := &Service{key: st.Path()}
+		typ, ok := st.Str("type")
 		switch ServiceType(typ) {
 		case ServiceHTTP, ServiceTCPEcho, ServiceUDPEcho:
 			s.Type = ServiceType(typ)
 		default:
 			if ok {
-				st.errorf("type", "unknown service type %q (http, tcp-echo or udp-echo)", typ)
-			} else if !st.has("type") {
-				st.errorf("type", "a service needs a type (http, tcp-echo or udp-echo)")
+				st.Errorf("type", "unknown service type %q (http, tcp-echo or udp-echo)", typ)
+			} else if !st.Has("type") {
+				st.Errorf("type", "a service needs a type (http, tcp-echo or udp-echo)")
 			}
-			st.allow(sortedKeys(st.m)...)
+			st.Allow(sortedKeys(st.M)...)
 			continue
 		}
 		s.Name = typ
-		if name, ok := st.str("name"); ok {
+		if name, ok := st.Str("name"); ok {
 			if !validName(name) {
-				st.errorf("name", "%q cannot name a service: %s", name, nameRule)
+				st.Errorf("name", "%q cannot name a service: %s", name, nameRule)
 			}
 			s.Name = name
 		}
 		if prev := seen[s.Name]; prev != "" {
-			st.errorf("name", "%s already has a service %s (line %d); give this one a name", n.Name, s.Name, r.line(prev))
+			st.Errorf("name", "%s already has a service %s (line %d); give this one a name", n.Name, s.Name, r.Line(prev))
 		}
-		seen[s.Name] = st.path
-		port, hasPort := st.integer("port", 1, 65535)
-		if !hasPort && !st.has("port") {
-			st.errorf("port", "a service needs the port it listens on")
+		seen[s.Name] = st.Path()
+		port, hasPort := st.Integer("port", 1, 65535)
+		if !hasPort && !st.Has("port") {
+			st.Errorf("port", "a service needs the port it listens on")
 		}
 		addr := netip.Addr{}
-		if a, ok := st.str("address"); ok {
-			if addr = r.parseAddr(st.key("address"), a); !addr.IsValid() {
+		if a, ok := st.Str("address"); ok {
+			if addr = r.parseAddr(st.Key("address"), a); !addr.IsValid() {
 				hasPort = false
 			}
 		}
@@ -75,19 +75,19 @@ func (r *reader) services(t *table, n *Node) {
 			s.Listen = netip.AddrPortFrom(addr, uint16(port))
 		}
 		checkTypeKeys(st, "service", typ, serviceTypeKeys)
-		if body, ok := st.str("body"); ok {
+		if body, ok := st.Str("body"); ok {
 			s.Body = body
 		}
-		if status, ok := st.integer("status", 100, 999); ok {
+		if status, ok := st.Integer("status", 100, 999); ok {
 			s.Status = int(status)
 		}
-		if d, ok := st.duration("latency", 0, time.Hour); ok {
+		if d, ok := st.Duration("latency", 0, time.Hour); ok {
 			s.Latency = d
 		}
-		if b, ok := st.boolean("failing"); ok {
+		if b, ok := st.Bool("failing"); ok {
 			s.Failing = b
 		}
-		st.done()
+		st.Done()
 		n.Services = append(n.Services, s)
 	}
 }
@@ -95,74 +95,74 @@ func (r *reader) services(t *table, n *Node) {
 // loads reads the [[nodes.NAME.load]] of a client.
 func (r *reader) loads(t *table, n *Node) {
 	seen := map[string]string{}
-	for _, lt := range t.subs("load") {
-		l := &Generator{key: lt.path}
-		typ, ok := lt.str("type")
+	for _, lt := range t.Subs("load") {
+		l := &Generator{key: lt.Path()}
+		typ, ok := lt.Str("type")
 		switch LoadType(typ) {
 		case LoadHTTP, LoadTCPLong, LoadUDPFlows:
 			l.Type = LoadType(typ)
 		default:
 			if ok {
-				lt.errorf("type", "unknown load type %q (http, tcp-long or udp-flows)", typ)
-			} else if !lt.has("type") {
-				lt.errorf("type", "a load needs a type (http, tcp-long or udp-flows)")
+				lt.Errorf("type", "unknown load type %q (http, tcp-long or udp-flows)", typ)
+			} else if !lt.Has("type") {
+				lt.Errorf("type", "a load needs a type (http, tcp-long or udp-flows)")
 			}
-			lt.allow(sortedKeys(lt.m)...)
+			lt.Allow(sortedKeys(lt.M)...)
 			continue
 		}
 		l.Name = typ
-		if name, ok := lt.str("name"); ok {
+		if name, ok := lt.Str("name"); ok {
 			if !validName(name) {
-				lt.errorf("name", "%q cannot name a load: %s", name, nameRule)
+				lt.Errorf("name", "%q cannot name a load: %s", name, nameRule)
 			}
 			l.Name = name
 		}
 		if prev := seen[l.Name]; prev != "" {
-			lt.errorf("name", "%s already has a load %s (line %d); give this one a name", n.Name, l.Name, r.line(prev))
+			lt.Errorf("name", "%s already has a load %s (line %d); give this one a name", n.Name, l.Name, r.Line(prev))
 		}
-		seen[l.Name] = lt.path
-		if s, ok := lt.str("target"); ok {
+		seen[l.Name] = lt.Path()
+		if s, ok := lt.Str("target"); ok {
 			ap, err := netip.ParseAddrPort(s)
 			if err != nil || ap.Port() == 0 || !hostAddr(ap.Addr()) {
-				lt.errorf("target", "%q is not an IP address and port (like \"10.0.0.1:80\"); hosts have no resolver", s)
+				lt.Errorf("target", "%q is not an IP address and port (like \"10.0.0.1:80\"); hosts have no resolver", s)
 			}
 			l.Target = ap
-		} else if !lt.has("target") {
-			lt.errorf("target", "a load needs a target (the VIP and port, like \"10.0.0.1:80\")")
+		} else if !lt.Has("target") {
+			lt.Errorf("target", "a load needs a target (the VIP and port, like \"10.0.0.1:80\")")
 		}
 		checkTypeKeys(lt, "load", typ, loadTypeKeys)
-		if f, ok := lt.number("rate", 0, 1e6); ok {
+		if f, ok := lt.Number("rate", 0, 1e6); ok {
 			l.Rate = f
 		}
-		if c, ok := lt.integer("concurrency", 1, 10000); ok {
+		if c, ok := lt.Integer("concurrency", 1, 10000); ok {
 			l.Concurrency = int(c)
 		}
-		if b, ok := lt.boolean("keepalive"); ok {
+		if b, ok := lt.Bool("keepalive"); ok {
 			l.KeepAlive = b
 		}
-		if p, ok := lt.str("path"); ok {
+		if p, ok := lt.Str("path"); ok {
 			if !strings.HasPrefix(p, "/") {
-				lt.errorf("path", "%q is not a URL path (it starts with /)", p)
+				lt.Errorf("path", "%q is not a URL path (it starts with /)", p)
 			}
 			l.Path = p
 		}
-		if c, ok := lt.integer("conns", 1, 100000); ok {
+		if c, ok := lt.Integer("conns", 1, 100000); ok {
 			l.Conns = int(c)
 		}
-		if d, ok := lt.duration("interval", time.Millisecond, time.Hour); ok {
+		if d, ok := lt.Duration("interval", time.Millisecond, time.Hour); ok {
 			l.Interval = d
 		}
-		if c, ok := lt.integer("flows", 1, 100000); ok {
+		if c, ok := lt.Integer("flows", 1, 100000); ok {
 			l.Flows = int(c)
 		}
-		if d, ok := lt.duration("timeout", time.Millisecond, time.Hour); ok {
+		if d, ok := lt.Duration("timeout", time.Millisecond, time.Hour); ok {
 			l.Timeout = d
 		}
-		lt.done()
+		lt.Done()
 		n.Loads = append(n.Loads, l)
 	}
-	if len(n.Loads) == 0 && !t.has("load") {
-		t.errorf("load", "a client needs at least one [[nodes.%s.load]]", n.Name)
+	if len(n.Loads) == 0 && !t.Has("load") {
+		t.Errorf("load", "a client needs at least one [[nodes.%s.load]]", n.Name)
 	}
 }
 
@@ -170,7 +170,7 @@ func (r *reader) loads(t *table, n *Node) {
 func (r *reader) parseAddr(key, s string) netip.Addr {
 	a, err := netip.ParseAddr(s)
 	if err != nil || !(hostAddr(a) || a.IsUnspecified()) {
-		r.errorf(key, "%q is not a unicast IP address", s)
+		r.Errorf(key, "%q is not a unicast IP address", s)
 		return netip.Addr{}
 	}
 	return a

@@ -1,4 +1,10 @@
-package conf
+// Package tomlpos reads TOML documents strictly and with positions, for conf (an appliance's
+// configuration) and lab (a topology file). BurntSushi/toml v1.6 keeps key positions private,
+// and keys them by name without array indices, so Locate scans for them itself; a Reader then
+// walks the generically decoded document table by table, each accessor marking its key as
+// known and reporting a value of the wrong type, so that one run reports every mistake at its
+// position and every key nobody asked for is an error.
+package tomlpos
 
 import (
 	"bytes"
@@ -7,13 +13,21 @@ import (
 	"strings"
 )
 
-// locate returns the position of every key, table header and array element of src, by path:
-// "ipvs.timeouts.tcp", "virtual_server[1]", "virtual_server[1].real_server[0].address",
-// "mark[0].ports[1]". BurntSushi/toml v1.6 keeps key positions private, and keys them by name
-// without array indices, so conf scans for them itself. src must already have parsed as TOML:
-// the scanner only needs to tell keys, headers and values apart, not to validate them.
-func locate(src []byte) map[string]Pos {
-	l := &locator{src: src, pos: make(map[string]Pos), arrays: make(map[string]int)}
+// Pos is a position in a TOML file: 1-based line and byte column (as Go's own tools count
+// them). The zero Pos means unknown.
+type Pos struct{ Line, Col int }
+
+// Positions are what Locate found in a document, by path: "ipvs.timeouts.tcp",
+// "virtual_server[1]", "nodes.rs1.interface[0].addresses[1]".
+type Positions struct {
+	Keys   map[string]Pos // every key, table header and array element
+	Values map[string]int // the byte offset at which each key's value starts
+}
+
+// Locate returns the positions of src. src must already have parsed as TOML: the scanner only
+// needs to tell keys, headers and values apart, not to validate them.
+func Locate(src []byte) *Positions {
+	l := &locator{src: src, pos: make(map[string]Pos), vals: make(map[string]int), arrays: make(map[string]int)}
 	l.lines = append(l.lines, 0)
 	for i, c := range src {
 		if c == '\n' {
@@ -25,7 +39,7 @@ func locate(src []byte) map[string]Pos {
 		l.skipSpace()
 		switch c := l.peek(); {
 		case c == 0:
-			return l.pos
+			return &Positions{Keys: l.pos, Values: l.vals}
 		case c == '#':
 			l.skipComment()
 		case c == '[':
@@ -43,7 +57,7 @@ func locate(src []byte) map[string]Pos {
 			}
 		}
 	}
-	return l.pos
+	return &Positions{Keys: l.pos, Values: l.vals}
 }
 
 type locator struct {
@@ -51,6 +65,7 @@ type locator struct {
 	i      int
 	lines  []int // offset of the first byte of each line
 	pos    map[string]Pos
+	vals   map[string]int // byte offset of each key's value
 	arrays map[string]int // number of elements of each array of tables, by resolved path
 }
 
@@ -69,6 +84,7 @@ func (l *locator) keyValue(table string) bool {
 	}
 	l.i++
 	l.skipBlank()
+	l.vals[path] = l.i
 	l.value(path)
 	return true
 }

@@ -1,4 +1,4 @@
-package conf
+package tomlpos
 
 import (
 	"strings"
@@ -43,7 +43,7 @@ udp = 300
 	if _, err := toml.Decode(src, &m); err != nil {
 		t.Fatalf("the test document is not TOML: %v", err)
 	}
-	pos := locate([]byte(src))
+	pos := Locate([]byte(src)).Keys
 	want := map[string]Pos{
 		"title":                                    {2, 1},
 		"lit":                                      {6, 1},
@@ -78,17 +78,5 @@ udp = 300
 		if strings.Contains(k, "fake") || k == "address" || k == "x" {
 			t.Errorf("found key %q inside a string", k)
 		}
-	}
-}
-
-// TestErrorFormat checks the printed form, with and without a known position.
-func TestErrorFormat(t *testing.T) {
-	es := Errors{
-		{File: "a.toml", Line: 3, Col: 7, Key: "log.level", Msg: "bad"},
-		{File: "a.toml", Msg: "worse"},
-	}
-	want := "a.toml:3:7: log.level: bad\na.toml: worse"
-	if es.Error() != want {
-		t.Errorf("got %q, want %q", es.Error(), want)
 	}
 }
