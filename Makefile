@@ -57,7 +57,7 @@ fuzz:
 
 # Go benchmarks of the hot path (ns/packet, allocations, B/conn; BENCHTIME to lengthen), then
 # the side-by-side run on network namespaces, as root: uvs vs nftables DNAT vs HAProxy, a
-# markdown table with ratios (bench/run.sh; DUR, RUNS, MODES, LOADS; docs/bench.md). ~10 min.
+# markdown table with ratios (bench/run.sh; DUR, RUNS, MODES, LOADS; docs/bench.md). 7-10 min.
 BENCHTIME ?= 1s
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./packet/ ./lb/... ./nat/ | tee bench.txt

@@ -1,0 +1,106 @@
+# bench/report.awk: the markdown table of bench/run.sh, from its results.tsv.
+# Variables: modes, loads (space-separated lists), fmax (foreign-load threshold, % of a core),
+# fixed (the fixed UDP rate). Each cell is the median of its runs; ratios are uvs / peer.
+
+function parse(s, out,    n, a, i, p) {
+  n = split(s, a, ";")
+  for (i = 1; i <= n; i++) { p = index(a[i], "="); if (p) out[substr(a[i], 1, p - 1)] = substr(a[i], p + 1) }
+}
+function median(list,    n, a, i, j, x) {
+  n = split(list, a, " ")
+  if (n == 0) return ""
+  for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { x = a[i]; a[i] = a[j]; a[j] = x }
+  return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function get(m, l, k) { return median(vals[m, l, k]) }
+function has(m, l) { return ((m, l) in ok) }
+function grp(x,    s, r) {  # 29866 -> "29 866"
+  s = sprintf("%.0f", x); r = ""
+  while (length(s) > 3) { r = " " substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) }
+  return s r
+}
+function kp(x) { return sprintf("%.0f k", x / 1000) }
+function mark(m, l) { return (m, l) in disturbed ? " †" : "" }
+
+# the number a row compares, and how a cell shows it
+function num(kind, m, l) { return (kind == "peak") ? get(m, l, "peak") : get(m, l, "value") }
+function show(kind, m, l,    v, x) {
+  if ((m, l) in na) return "n/a"
+  if (!has(m, l)) return ((m, l) in fail) ? "**" fail[m, l] "**" : "—"
+  v = get(m, l, "value")
+  if (kind == "http") x = sprintf("%s · %.1f ms", grp(v), get(m, l, "p99"))
+  else if (kind == "tcp") x = sprintf("%.1f", v) (get(m, l, "retrans") > 0 ? sprintf(" (%s retr)", grp(get(m, l, "retrans"))) : "")
+  else if (kind == "over") x = sprintf("%s (%s)", kp(v), kp(get(m, l, "offered")))
+  else if (kind == "peak") x = kp(get(m, l, "peak"))
+  else if (kind == "2x") x = sprintf("%.0f %% at ×%.1f", v, get(m, l, "load"))
+  else if (kind == "2xf") x = sprintf("%.0f %%", (get(m, l, "peak") > 0) ? 100 * get(m, l, "forwarded") / get(m, l, "peak") : 0)
+  else if (kind == "cpu") x = sprintf("%.2f µs (%.0f %%)", v, 100 * get(m, l, "busy1"))
+  return x mark(m, l)
+}
+function ratio(kind, l, peer,    a, b) {
+  if (kind ~ /^2x/ || !inmodes["uvs"] || !inmodes[peer]) return ""
+  if (!has("uvs", l) || !has(peer, l)) return "—"
+  a = num(kind, "uvs", l); b = num(kind, peer, l)
+  return (b > 0) ? sprintf("%.2f×", a / b) : "—"
+}
+function tick(ok_) { return ok_ ? " ✔" : " ✘" }
+function target(kind, l,    r1, r2, t) {
+  if (kind == "http" && l == "http-close") {
+    t = "≥ 1.0× nft, ≥ 2× HAProxy"
+    if (has("uvs", l) && has("nft", l) && has("haproxy", l))
+      t = t tick(num(kind, "uvs", l) >= num(kind, "nft", l) && num(kind, "uvs", l) >= 2 * num(kind, "haproxy", l))
+    return t
+  }
+  if (kind == "tcp") return "≥ 10 Gbit/s" (has("uvs", l) ? tick(get("uvs", l, "value") >= 10) : "")
+  if (kind == "2x") {
+    t = "≥ 70 % of peak"
+    if (has("uvs", l)) {
+      t = t tick(get("uvs", l, "value") >= 70)
+      if (get("uvs", l, "load") < 1.9) t = t sprintf(" (the generator reached ×%.1f only)", get("uvs", l, "load"))
+    }
+    return t
+  }
+  if (kind == "cpu") return "≤ 0.8× nft" ((has("uvs", l) && has("nft", l) && num(kind, "nft", l) > 0) ? tick(num(kind, "uvs", l) <= 0.8 * num(kind, "nft", l)) : "")
+  return ""
+}
+function row(label, kind, l,    i, s) {
+  if (!inloads[l]) return
+  s = "| " label
+  for (i = 1; i <= nm; i++) s = s " | " show(kind, M[i], l)
+  if (inmodes["uvs"] && inmodes["nft"]) s = s " | " ratio(kind, l, "nft")
+  if (inmodes["uvs"] && inmodes["haproxy"]) s = s " | " ratio(kind, l, "haproxy")
+  print s " | " target(kind, l) " |"
+}
+
+NR == 1 { next }
+{
+  m = $1; l = $2
+  if ($4 == "n/a") { na[m, l] = 1; next }
+  if ($4 != "ok") { fail[m, l] = $4; next }
+  ok[m, l]++
+  delete kv; parse($5, kv)
+  for (k in kv) vals[m, l, k] = vals[m, l, k] " " kv[k]
+  if ($7 + 0 > fmax) disturbed[m, l] = 1
+}
+END {
+  nm = split(modes, M, " "); for (i = 1; i <= nm; i++) inmodes[M[i]] = 1
+  n = split(loads, L, " "); for (i = 1; i <= n; i++) inloads[L[i]] = 1
+  s = "| load"; sep = "|---"
+  for (i = 1; i <= nm; i++) { s = s " | " M[i]; sep = sep "|---" }
+  if (inmodes["uvs"] && inmodes["nft"]) { s = s " | uvs/nft"; sep = sep "|---" }
+  if (inmodes["uvs"] && inmodes["haproxy"]) { s = s " | uvs/haproxy"; sep = sep "|---" }
+  print s " | target (uvs) |"; print sep "|---|"
+  row("HTTP short connections (`Connection: close`), req/s · p99", "http", "http-close")
+  row("HTTP keep-alive, req/s · p99", "http", "http-ka")
+  row("bulk TCP, 1 stream, Gbit/s", "tcp", "tcp")
+  row("UDP 60 B flat out: delivered pps (offered)", "over", "udp-over")
+  row("UDP 60 B peak delivered pps", "peak", "udp-2x")
+  row("UDP 60 B at 2× the saturating load: delivered, % of peak", "2x", "udp-2x")
+  row("… sent out by the lb on l1 at that load (before the servers' side drops), % of peak", "2xf", "udp-2x")
+  row(sprintf("CPU per forwarded packet at %s kpps (lb core busy)", fixed / 1000), "cpu", "udp-200k")
+  extra = ""
+  if (has("uvs", "udp-200k") && get("uvs", "udp-200k", "proc_us") != "")
+    extra = sprintf("At %s kpps the uvs process itself (utime+stime, /proc/PID/stat) accounts for %.2f µs per packet of the lb core's %.2f µs. ", fixed / 1000, get("uvs", "udp-200k", "proc_us"), get("uvs", "udp-200k", "value"))
+  if (extra != "") { print ""; print extra }
+  for (k in disturbed) { print ""; printf "† other tenants used more than %s %% of a core during that run (see the details).\n", fmax; break }
+}

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# bench/run.sh: uvs side by side with the kernel's nftables DNAT and HAProxy (mode tcp), on one
+# network-namespace topology, under the same loads; prints a markdown table with ratios.
+#
+#   sudo bench/run.sh                         # what `make bench` runs after the Go benchmarks
+#   sudo DUR=2 bench/run.sh                   # `make bench-quick`
+#   sudo MODES="nft uvs" LOADS="tcp udp-200k" bench/run.sh
+#
+# Modes: route (plain kernel forwarding, the baseline), nft (DNAT, numgen inc mod 2: the stand-in
+# for IPVS NAT rr, since this kernel has no ip_vs), haproxy (mode tcp, roundrobin), uvs (uvs run,
+# NAT rr, owning the lb's two veths over AF_PACKET).
+# Loads: http-close, http-ka (wrk, 2 x -t1 -c32), tcp (iperf3, one stream), udp-over (60-byte
+# UDP flat out), udp-2x (2x the saturating load), udp-200k (CPU per packet at 200 kpps).
+#
+# Environment: DUR (s per run, 5), RUNS (runs per cell, median reported; 1), MODES, LOADS,
+# BENCH_WORK (/tmp/uvs-bench), UVS_BIN (default: build ./bin/uvs), NS_PREFIX (uvsb), FLOWS (1024),
+# FIXED_RATE (200000), DUR_PROBE (3), SWEEP, QUIET_IDLE (85), QUIET_MAX_WAIT (20),
+# FOREIGN_MAX (10), MAX_ATTEMPTS (2). docs/bench.md explains the method and the figures.
+#
+# Needs root, 2+ CPUs, Go. Installs haproxy nginx-light iperf3 wrk nftables conntrack iproute2
+# when missing. Everything it starts runs in namespaces named $NS_PREFIX-*, and is stopped,
+# and the namespaces removed, when it exits, fails or is interrupted.
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
+DUR="${DUR:-5}"
+RUNS="${RUNS:-1}"
+MODES="${MODES:-route nft haproxy uvs}"
+LOADS="${LOADS:-http-close http-ka tcp udp-over udp-2x udp-200k}"
+FLOWS="${FLOWS:-1024}"
+FIXED_RATE="${FIXED_RATE:-200000}"
+DUR_PROBE="${DUR_PROBE:-3}"
+SWEEP="${SWEEP:-0.2 0.3 0.45 0.65 0.8}"   # the udp-2x sweep, fractions of the flat-out offered rate
+QUIET_IDLE="${QUIET_IDLE:-85}"
+QUIET_MAX_WAIT="${QUIET_MAX_WAIT:-20}"
+FOREIGN_MAX="${FOREIGN_MAX:-10}"      # % of a core used by other tenants before a run is retried
+MAX_ATTEMPTS="${MAX_ATTEMPTS:-2}"
+BENCH_WORK="${BENCH_WORK:-/tmp/uvs-bench}"
+RUN="$BENCH_WORK/run"
+STAMP=$(date +%Y%m%d-%H%M%S)
+RESULTS="$BENCH_WORK/results-$STAMP.md"
+TSV="$RUN/results.tsv"
+PKTGEN_BIN="$ROOT/bin/pktgen"
+DEPS="haproxy nginx-light iperf3 wrk nftables conntrack iproute2"
+
+for m in $MODES; do case "$m" in route|nft|haproxy|uvs) ;; *) die "unknown mode $m (route nft haproxy uvs)" ;; esac; done
+for l in $LOADS; do case "$l" in http-close|http-ka|tcp|udp-over|udp-2x|udp-200k) ;;
+  *) die "unknown load $l (http-close http-ka tcp udp-over udp-2x udp-200k)" ;; esac; done
+[[ "$DUR" =~ ^[0-9]+$ ]] && [ "$DUR" -ge 2 ] || die "DUR must be a whole number of seconds >= 2"
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces, AF_PACKET, nftables): sudo $0"
+[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs: the UDP loads put the generator on CPU0 and the lb path on CPU1"
+
+# ---- tools and binaries --------------------------------------------------------------------
+missing=""
+for p in $DEPS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  log "installing:$missing"
+  apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2
+fi
+command -v go >/dev/null || die "needs Go to build bin/uvs and bin/pktgen"
+if [ -z "${UVS_BIN:-}" ]; then
+  log "building bin/uvs and bin/pktgen"
+  go build -o bin/uvs ./cmd/uvs
+  UVS_BIN="$ROOT/bin/uvs"
+  # which uvs the figures are of (read-only git queries)
+  UVS_REV="commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  GIT_OPTIONAL_LOCKS=0 git diff --quiet HEAD -- 2>/dev/null || UVS_REV="$UVS_REV with uncommitted changes"
+else
+  UVS_REV="$UVS_BIN"
+  log "building bin/pktgen (uvs: $UVS_BIN)"
+fi
+go build -o "$PKTGEN_BIN" ./bench/pktgen
+[ -x "$UVS_BIN" ] || die "UVS_BIN=$UVS_BIN is not executable"
+
+# ---- set up, and tear everything down whatever happens ---------------------------------------
+cleanup() {
+  set +e
+  trap - EXIT INT TERM
+  local n
+  for n in uvs uvs-timeout haproxy nginx1 nginx2 iperf3-1 iperf3-2; do stop "$n"; done
+  topo_down
+  local left=""; for n in "${NS_ALL[@]}"; do ns_exists "$n" && left="$left $n"; done
+  [ -z "$left" ] || log "WARNING: namespaces left behind:$left"
+}
+# $RUN is ours to empty only if an earlier run of this script made it (it leaves a marker)
+if [ -e "$RUN" ] && [ ! -e "$RUN/.uvs-bench" ]; then die "$RUN exists and was not made by bench/run.sh; set BENCH_WORK"; fi
+rm -rf "$RUN"
+mkdir -p "$RUN/pids"
+touch "$RUN/.uvs-bench"
+trap cleanup EXIT
+trap 'log interrupted; exit 130' INT
+trap 'log terminated; exit 143' TERM
+
+log "topology $NS_PREFIX-{cli,lb,sw,rs1,rs2}; results under $BENCH_WORK"
+topo_up
+servers_up
+
+cat >"$RUN/uvs.toml" <<EOF
+# written by bench/run.sh: uvs owns ns $N_LB's l0 (client side, VIP home) and l1 (servers)
+[[interface]]
+name = "l0"
+addresses = ["$LB_IP0/24"]
+vnet_hdr = true
+
+[[interface]]
+name = "l1"
+addresses = ["$LB_IP1/24"]
+vnet_hdr = true
+
+[[virtual_server]]
+address = "$VIP:80"
+protocol = "tcp"
+lb_algo = "rr"
+lb_kind = "NAT"
+  [[virtual_server.real_server]]
+  address = "$RS1:8080"
+  [[virtual_server.real_server]]
+  address = "$RS2:8080"
+
+[[virtual_server]]
+address = "$VIP:5201"
+protocol = "tcp"
+lb_algo = "rr"
+lb_kind = "NAT"
+  [[virtual_server.real_server]]
+  address = "$RS1:5201"
+
+[[virtual_server]]
+address = "$VIP:9000"
+protocol = "udp"
+lb_algo = "rr"
+lb_kind = "NAT"
+  [[virtual_server.real_server]]
+  address = "$RS1:9000"
+  [[virtual_server.real_server]]
+  address = "$RS2:9000"
+
+[log]
+level = "info"
+format = "json"
+EOF
+if [[ " $MODES " == *" uvs "* ]]; then "$UVS_BIN" conf check "$RUN/uvs.toml" >&2 || die "uvs refuses $RUN/uvs.toml"; fi
+
+# ---- measurements --------------------------------------------------------------------------
+printf 'mode\tload\trun\tstatus\tresult\tidle_before\tforeign\tcpu\n' >"$TSV"
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$TSV"; }
+
+# measure MODE LOAD RUN: one cell, retried once when other tenants disturbed it
+measure() {
+  local mode=$1 load=$2 run=$3 tag pin="" attempt=1 idle kv rc status fo cpu
+  case "$load" in http-*) tag=http ;; tcp) tag=tcp ;; *) tag=udp ;; esac
+  if [ "$mode" = haproxy ] && [ "$tag" = udp ]; then record "$mode" "$load" "$run" n/a "" "" "" ""; return; fi
+  [ "$mode" = uvs ] && [ "$tag" = udp ] && pin=1
+  while :; do
+    idle=$(quiet_wait)
+    rm -f "$RUN/acct.$tag"
+    status=ok kv=""
+    # mode_up and the load run in subshells with errexit on: a failure marks the cell FAIL
+    # and the run goes on with the next one
+    set +e
+    (set -e; mode_up "$mode" "$pin"); rc=$?
+    if [ $rc != 0 ]; then
+      status="FAIL:start"
+    else
+      [ "$tag" = udp ] && rps on
+      kv=$(set -e; case "$load" in
+        http-close) load_http close "$mode" ;;
+        http-ka) load_http ka "$mode" ;;
+        tcp) load_tcp "$mode" ;;
+        udp-over) load_udp_over "$mode" ;;
+        udp-2x) load_udp_2x "$mode" ;;
+        udp-200k) load_udp_fixed "$mode" ;;
+      esac)
+      rc=$?
+      kv=$(tail -n1 <<<"$kv")
+      [ $rc = 0 ] || status="FAIL:error"
+      if [ "$mode" = uvs ] && ! alive uvs; then status="FAIL:uvs exited"; fi
+    fi
+    set -e
+    mode_down
+    # nothing forwarded is a failure, not a figure
+    if [ "$status" = ok ] && awk -v kv="$kv" 'BEGIN{ n=split(kv,a,";"); for(i=1;i<=n;i++){ split(a[i],p,"="); v[p[1]]=p[2] }
+        z = ("delivered" in v) ? v["delivered"]+0 : v["value"]+0; exit !(z==0) }'; then status="FAIL:zero"; fi
+    fo=$(acct "$tag" foreign 2>/dev/null || true); cpu=$(acct "$tag" cpu 2>/dev/null || true)
+    log "$mode $load run $run: $status $kv | $cpu"
+    if [ "$status" != ok ] && [ "$mode" = uvs ]; then
+      log "uvs log (last 15 lines of $RUN/uvs.log):"; tail -n 15 "$RUN/uvs.log" >&2 || true
+    fi
+    if [ "$status" = ok ] && [ -n "$fo" ] && [ "${fo%.*}" -gt "$FOREIGN_MAX" ] && [ $attempt -lt "$MAX_ATTEMPTS" ]; then
+      log "  other tenants used ${fo}% of a core during the run: once more"
+      attempt=$((attempt + 1)); continue
+    fi
+    record "$mode" "$load" "$run" "$status" "$kv" "$idle" "${fo:-}" "${cpu:-}"
+    return
+  done
+}
+
+t_start=$SECONDS
+for run in $(seq "$RUNS"); do
+  rm -f "$RUN"/flat.* "$RUN"/flatd.*
+  for load in $LOADS; do
+    for mode in $MODES; do measure "$mode" "$load" "$run"; done
+  done
+done
+elapsed=$((SECONDS - t_start))
+
+# ---- the report ----------------------------------------------------------------------------
+{
+  echo "# uvs side by side: $(date -u +'%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "\`$(printf '%s ' "DUR=$DUR" "RUNS=$RUNS" "MODES=\"$MODES\"" "LOADS=\"$LOADS\"")bench/run.sh\` ($((elapsed / 60)) min $((elapsed % 60)) s)"
+  echo
+  awk -F'\t' -v modes="$MODES" -v loads="$LOADS" -v fmax="$FOREIGN_MAX" -v fixed="$FIXED_RATE" -f "$ROOT/bench/report.awk" "$TSV"
+  echo
+  echo "uvs: $UVS_REV. Machine: $(nproc) × $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), Linux $(uname -r);" \
+    "$(haproxy -v 2>/dev/null | awk 'NR==1{print "HAProxy", $3}'), nginx $(nginx -v 2>&1 | sed 's#.*/##'), $(wrk -v 2>&1 | awk 'NR==1{print "wrk", $2}')," \
+    "$(iperf3 -v 2>/dev/null | awk 'NR==1{print "iperf3", $2}'), $(nft -v 2>/dev/null | awk '{print "nftables", $2}'), $(go version | awk '{print $3}')."
+  echo
+  echo "<details><summary>Every run: result and CPU split</summary>"
+  echo
+  echo '```'
+  awk -F'\t' 'NR>1 && $4 != "n/a" { printf "%-8s %-10s run%s %-14s %s\n          idle before %s%%, foreign %s%% | %s\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$TSV"
+  echo '```'
+  echo "</details>"
+  if grep -q $'\tFAIL' "$TSV"; then
+    echo
+    echo "## Failures"
+    echo
+    awk -F'\t' '$4 ~ /^FAIL/ { printf "- %s %s run %s: %s\n", $1, $2, $3, $4 }' "$TSV"
+    if awk -F'\t' '$1=="uvs" && $4 ~ /^FAIL/ {f=1} END{exit !f}' "$TSV"; then
+      echo
+      echo "uvs log ($RUN/uvs.log, last 40 lines):"
+      echo
+      echo '```'
+      tail -n 40 "$RUN/uvs.log"
+      echo '```'
+    fi
+  fi
+} >"$RESULTS"
+cp "$RESULTS" "$BENCH_WORK/results.md"
+cp "$TSV" "$BENCH_WORK/results-$STAMP.tsv"
+cat "$RESULTS"
+log "results: $RESULTS (raw: $BENCH_WORK/results-$STAMP.tsv, logs: $RUN)"
