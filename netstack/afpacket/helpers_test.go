@@ -5,20 +5,16 @@ package afpacket
 import (
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/uvs-lb/uvs/internal/netnstest"
 	"github.com/uvs-lb/uvs/packet"
 	"github.com/uvs-lb/uvs/packet/packettest"
-	"golang.org/x/sys/unix"
 )
 
 // Privileged tests build their own network namespaces, named uvs-afp-<pid>-<n> so that
@@ -35,63 +31,17 @@ func needRoot(tb testing.TB) {
 	}
 }
 
-func run(tb testing.TB, args ...string) string {
-	tb.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
+// The namespace helpers are netnstest's; these names keep the tests short.
+var (
+	run       = netnstest.Run
+	inNetns   = netnstest.In
+	doInNetns = netnstest.Do
+)
 
-var nsSeq atomic.Int32
-
+// newNetns makes a namespace named uvs-afp-<pid>-<n>, deleted in Cleanup.
 func newNetns(tb testing.TB) string {
 	tb.Helper()
-	name := fmt.Sprintf("uvs-afp-%d-%d", os.Getpid(), nsSeq.Add(1))
-	run(tb, "ip", "netns", "add", name)
-	tb.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
-	inNetns(tb, name, func() error {
-		// No IPv6: no router solicitations, MLD or DAD frames in the way of the tests.
-		return os.WriteFile("/proc/sys/net/ipv6/conf/default/disable_ipv6", []byte("1"), 0)
-	})
-	run(tb, "ip", "-n", name, "link", "set", "lo", "up")
-	return name
-}
-
-// inNetns runs fn on a thread that has joined the named network namespace, then moves the
-// thread back. Sockets and interface lookups made by fn belong to that namespace.
-func inNetns(tb testing.TB, ns string, fn func() error) {
-	tb.Helper()
-	if err := doInNetns(ns, fn); err != nil {
-		tb.Fatalf("in netns %s: %v", ns, err)
-	}
-}
-
-func doInNetns(ns string, fn func() error) error {
-	runtime.LockOSThread()
-	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer unix.Close(orig)
-	target, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer unix.Close(target)
-	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("setns: %w", err)
-	}
-	defer func() {
-		if unix.Setns(orig, unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread() // else the thread stays locked and dies with the goroutine
-		}
-	}()
-	return fn()
+	return netnstest.New(tb, "uvs-afp")
 }
 
 // link is a veth pair between two fresh namespaces: a0 in nsA, where the port under test

@@ -4,17 +4,14 @@ package tap
 
 import (
 	"encoding/binary"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/uvs-lb/uvs/internal/netnstest"
 	"github.com/uvs-lb/uvs/packet"
 	"golang.org/x/sys/unix"
 )
@@ -37,63 +34,17 @@ func needTun(tb testing.TB) {
 	}
 }
 
-func run(tb testing.TB, args ...string) string {
-	tb.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
+// The namespace helpers are netnstest's; these names keep the tests short.
+var (
+	run       = netnstest.Run
+	inNetns   = netnstest.In
+	doInNetns = netnstest.Do
+)
 
-var nsSeq atomic.Int32
-
-// newNetns makes a namespace named uvs-tap-<pid>-<n>, deleted in Cleanup (with the TAP
-// devices in it, persistent or not).
+// newNetns makes a namespace named uvs-tap-<pid>-<n>, deleted in Cleanup.
 func newNetns(tb testing.TB) string {
 	tb.Helper()
-	name := fmt.Sprintf("uvs-tap-%d-%d", os.Getpid(), nsSeq.Add(1))
-	run(tb, "ip", "netns", "add", name)
-	tb.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
-	inNetns(tb, name, func() error {
-		return os.WriteFile("/proc/sys/net/ipv6/conf/default/disable_ipv6", []byte("1"), 0)
-	})
-	run(tb, "ip", "-n", name, "link", "set", "lo", "up")
-	return name
-}
-
-// inNetns runs fn on a thread that has joined the named network namespace.
-func inNetns(tb testing.TB, ns string, fn func() error) {
-	tb.Helper()
-	if err := doInNetns(ns, fn); err != nil {
-		tb.Fatalf("in netns %s: %v", ns, err)
-	}
-}
-
-func doInNetns(ns string, fn func() error) error {
-	runtime.LockOSThread()
-	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer unix.Close(orig)
-	target, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer unix.Close(target)
-	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("setns: %w", err)
-	}
-	defer func() {
-		if unix.Setns(orig, unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread() // else the thread stays locked and dies with the goroutine
-		}
-	}()
-	return fn()
+	return netnstest.New(tb, "uvs-tap")
 }
 
 // tapLink is a TAP device t0 in a fresh namespace, the kernel holding 10.78.0.1/24 on it, and
