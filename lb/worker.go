@@ -52,6 +52,7 @@ func (w *Worker) Stats() WorkerStats {
 // table once, takes no global lock and does not allocate.
 func (w *Worker) Process(frames [][]byte, pkts []packet.Packet, out []Verdict, now int64) {
 	t := w.e.table.Load()
+	var forwarded, passed uint64 // added to the shared counters once per batch, not per packet
 	for i, f := range frames {
 		p, v := &pkts[i], &out[i]
 		*v = Verdict{}
@@ -59,7 +60,7 @@ func (w *Worker) Process(frames [][]byte, pkts []packet.Packet, out []Verdict, n
 			// Not IP (LLDP...) or IP the parser does not take apart: the host stack's to
 			// judge. Broken headers are dropped here and counted.
 			if err == packet.ErrNotIP || err == packet.ErrUnsupported {
-				w.passed.Add(1)
+				passed++
 			} else {
 				w.drop(v, DropMalformed)
 			}
@@ -68,11 +69,13 @@ func (w *Worker) Process(frames [][]byte, pkts []packet.Packet, out []Verdict, n
 		w.decide(t, p, v, now)
 		switch v.Action {
 		case ActForward:
-			w.forwarded.Add(1)
+			forwarded++
 		case ActPass:
-			w.passed.Add(1)
+			passed++
 		}
 	}
+	w.forwarded.Add(forwarded)
+	w.passed.Add(passed)
 }
 
 // Decide decides one already-parsed packet (for callers that parse themselves, such as the
