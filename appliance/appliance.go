@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/uvs-lb/uvs/conf"
+	"github.com/uvs-lb/uvs/dr"
 	"github.com/uvs-lb/uvs/lb"
 	"github.com/uvs-lb/uvs/nat"
 	"github.com/uvs-lb/uvs/netstack"
@@ -111,7 +112,7 @@ func New(o Options) (a *Appliance, err error) {
 	dp, err := netstack.New(netstack.Config{
 		Host:       host,
 		Engine:     engine,
-		Forwarders: map[lb.Method]lb.Forwarder{lb.MethodNAT: f, lb.MethodFullNAT: f},
+		Forwarders: map[lb.Method]lb.Forwarder{lb.MethodNAT: f, lb.MethodFullNAT: f, lb.MethodDR: dr.New()},
 		Clock:      o.Clock,
 	})
 	if err != nil {

@@ -17,6 +17,7 @@ type draft struct {
 	lb.ServerConfig
 	key     string // "virtual_server[i].real_server[j]"
 	portSet bool   // the address had a nonzero port
+	tun     tunnelKeys
 }
 
 // method is the server's effective forwarding method in a service whose default is def.
@@ -29,8 +30,9 @@ func (d *draft) method(def lb.Method) lb.Method {
 
 // server reads a [[virtual_server.real_server]] or a [virtual_server.sorry_server]. It
 // reports false when the address is unusable, so that no check is made on a guess.
-func (p *parser) server(t *table, sorry bool) (draft, bool) {
+func (p *parser) server(t *table, sorry bool, tun tunnelKeys) (draft, bool) {
 	d := draft{key: t.Path()}
+	d.tun = p.tunnel(t, tun)
 	d.Weight = 1 // keepalived's default; the engine also needs it on a sorry server
 	addr, hasAddr := t.Str("address")
 	kind, hasKind := t.Str("lb_kind")
@@ -110,6 +112,9 @@ func (p *parser) placeServer(c *Config, s *Service, d *draft, fam packet.Family,
 		} else {
 			p.Errorf(key, "%s cannot map ports: the real server gets the service's port %d; write the address without a port", kindName(m), sc.Port)
 		}
+		ok = false
+	}
+	if !p.placeTunnel(c, d, m) {
 		ok = false
 	}
 	ap := netip.AddrPortFrom(d.Addr, d.Port)

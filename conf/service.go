@@ -22,15 +22,16 @@ func (p *parser) service(c *Config, t *table) {
 			sc.Method = m
 		}
 	}
+	tun := p.tunnel(t, tunnelKeys{})
 	var servers []draft
 	for _, rt := range t.Subs("real_server") {
-		if d, ok := p.server(rt, false); ok {
+		if d, ok := p.server(rt, false, tun); ok {
 			servers = append(servers, d)
 		}
 	}
 	var sorry *draft
 	if st, ok := t.Sub("sorry_server"); ok {
-		if d, ok := p.server(st, true); ok {
+		if d, ok := p.server(st, true, tun); ok {
 			sorry = &d
 		}
 	}
@@ -70,6 +71,9 @@ func (p *parser) service(c *Config, t *table) {
 		servers = append(servers, *sorry)
 	}
 	p.checkFullNAT(t, &s, servers)
+	if tun.own != "" && !slices.ContainsFunc(servers, func(d draft) bool { return d.method(sc.Method) == lb.MethodTUN }) {
+		p.Errorf(tun.own, "applies to lb_kind TUN only, and no server of this service is TUN")
+	}
 	t.Done()
 	c.Services = append(c.Services, s)
 }

@@ -77,6 +77,8 @@ type ServerConfig struct {
 	// Upper and Lower connection thresholds (ipvsadm -x / -y). Upper 0 = unlimited. With
 	// Lower 0, the server is usable again below 3/4 of Upper, as IPVS.
 	Upper, Lower uint32
+	// Tunnel is the encapsulation of a TUN server (ignored for the other methods).
+	Tunnel Tunnel
 }
 
 // MarkRule sets a firewall mark on matching packets (iptables -t mangle ... -j MARK).
@@ -257,6 +259,34 @@ func (s *ServiceConfig) validate() error {
 		if m != MethodTUN && (r.Addr.Is4() != (fam == packet.FamilyIPv4)) {
 			return fmt.Errorf("real server %s: family differs from the service's (only TUN may mix)", ap)
 		}
+		if m == MethodTUN {
+			if err := r.Tunnel.validate(r.Addr); err != nil {
+				return fmt.Errorf("real server %s: %w", ap, err)
+			}
+		}
 	}
 	return nil
+}
+
+func (t *Tunnel) validate(server netip.Addr) error {
+	switch {
+	case t.Type >= numTunnelTypes:
+		return fmt.Errorf("unknown tunnel type %d", t.Type)
+	case t.Type == TunnelGUE && t.Port == 0:
+		return errors.New("a GUE tunnel needs the server's UDP port")
+	case !t.Source.IsValid():
+		return errors.New("a TUN server needs the tunnel's source address")
+	case t.Source.Is4() != server.Is4():
+		return fmt.Errorf("tunnel source %s is not of the server's family", t.Source)
+	}
+	return nil
+}
+
+// ends compiles a TUN server's tunnel.
+func (t *Tunnel) ends(server netip.Addr) *TunnelEnds {
+	e := &TunnelEnds{Type: t.Type, Port: t.Port, Csum: t.Csum, Family: packet.FamilyIPv6, Dst: addrArray(server), Src: addrArray(t.Source)}
+	if server.Is4() {
+		e.Family = packet.FamilyIPv4
+	}
+	return e
 }

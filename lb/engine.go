@@ -150,6 +150,7 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 		d      *Dest
 		weight int32
 		method Method
+		tun    *TunnelEnds
 		fresh  bool
 	}
 	var created []*Dest // new identities, undone on error
@@ -178,7 +179,11 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 		if m == 0 {
 			m = MethodNAT
 		}
-		updates = append(updates, pending{d: d, weight: rc.Weight, method: m, fresh: fresh})
+		var tun *TunnelEnds
+		if m == MethodTUN {
+			tun = rc.Tunnel.ends(rc.Addr)
+		}
+		updates = append(updates, pending{d: d, weight: rc.Weight, method: m, tun: tun, fresh: fresh})
 		return d
 	}
 	for i := range cfg.Services {
@@ -224,9 +229,9 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 	old := make([]pending, len(updates))
 	lastWeights := make([]int32, len(updates))
 	for i, u := range updates {
-		old[i] = pending{d: u.d, weight: u.d.weight, method: u.d.method}
+		old[i] = pending{d: u.d, weight: u.d.weight, method: u.d.method, tun: u.d.tun}
 		lastWeights[i] = u.d.lastWeight
-		u.d.weight, u.d.method = u.weight, u.method
+		u.d.weight, u.d.method, u.d.tun = u.weight, u.method, u.tun
 		if u.weight > 0 {
 			u.d.lastWeight = u.weight
 		}
@@ -241,7 +246,7 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 		if err != nil {
 			for i := len(old) - 1; i >= 0; i-- {
 				o := old[i]
-				o.d.weight, o.d.method = o.weight, o.method
+				o.d.weight, o.d.method, o.d.tun = o.weight, o.method, o.tun
 				o.d.lastWeight = lastWeights[i]
 			}
 			undo()
@@ -270,17 +275,18 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 		if d == nil {
 			continue
 		}
-		t.dests[id].d = d
+		// A server that left keeps its last tunnel: its connections drain through it.
+		t.dests[id].d, t.dests[id].method, t.dests[id].tun = d, d.method, d.tun
 		if d.seen != version && d.goneSince == 0 {
 			d.goneSince = now
 		}
 	}
 	for _, s := range t.services {
 		for i, d := range s.dests {
-			t.dests[d.id] = destSlot{d: d, svc: s, idx: i, weight: s.cfg.Servers[i].Weight, method: s.methods[i]}
+			t.dests[d.id] = destSlot{d: d, svc: s, idx: i, weight: s.cfg.Servers[i].Weight, method: s.methods[i], tun: d.tun}
 		}
 		if s.sorry != nil {
-			t.dests[s.sorry.id] = destSlot{d: s.sorry, svc: s, idx: -1, weight: s.sorryWeight, method: s.sorryMethod}
+			t.dests[s.sorry.id] = destSlot{d: s.sorry, svc: s, idx: -1, weight: s.sorryWeight, method: s.sorryMethod, tun: s.sorry.tun}
 		}
 	}
 	for k, id := range e.services {

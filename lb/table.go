@@ -33,6 +33,7 @@ type destSlot struct {
 	idx    int      // index in svc.dests; -1 for the sorry server
 	weight int32
 	method Method
+	tun    *TunnelEnds // MethodTUN: the server's tunnel
 }
 
 type vipKey struct {
@@ -143,6 +144,7 @@ type Dest struct {
 	// from it, so quiescing a server does not move other servers' clients.
 	lastWeight int32
 	method     Method
+	tun        *TunnelEnds // the newest table's, for MethodTUN
 }
 
 // ID is the engine's id of the server (stable while it holds connections).

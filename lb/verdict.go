@@ -1,6 +1,8 @@
 package lb
 
 import (
+	"net/netip"
+
 	"github.com/uvs-lb/uvs/lb/conntab"
 	"github.com/uvs-lb/uvs/packet"
 )
@@ -97,6 +99,61 @@ type Verdict struct {
 	// endpoints, which is everything a forwarder needs to rewrite the frame. For one-packet
 	// scheduling it describes a connection that was never inserted (Conn.Self == 0).
 	Conn conntab.Conn
+	// Tunnel is the real server's tunnel for MethodTUN (nil otherwise): it lives in the
+	// immutable Table, so a verdict carries a pointer rather than a copy.
+	Tunnel *TunnelEnds
+}
+
+// TunnelType is how TUN packets are encapsulated (ipvsadm --tun-type).
+type TunnelType uint8
+
+const (
+	TunnelIPIP TunnelType = iota // IP in IP: IPv4 or IPv6 inner behind an IPv4 or IPv6 outer header
+	TunnelGUE                    // Generic UDP Encapsulation (draft-ietf-intarea-gue, variant 0)
+	numTunnelTypes
+)
+
+var tunnelNames = [numTunnelTypes]string{"ipip", "gue"}
+
+func (t TunnelType) String() string {
+	if t < numTunnelTypes {
+		return tunnelNames[t]
+	}
+	return "unknown"
+}
+
+// Tunnel configures a TUN real server's encapsulation (ipvsadm --tun-type, --tun-port,
+// --tun-nocsum / --tun-csum).
+type Tunnel struct {
+	Type TunnelType
+	// Port is the real server's GUE UDP port (ipvsadm --tun-port); GUE needs one.
+	Port uint16
+	// Csum asks for a UDP checksum on a GUE outer header over IPv4 (--tun-csum); without it
+	// the checksum is 0, as --tun-nocsum. An IPv6 outer UDP header always has one.
+	Csum bool
+	// Source is the outer header's source: the appliance's own address, of the server's
+	// family, on its way to the server. Required.
+	Source netip.Addr
+}
+
+// TunnelEnds is one TUN server's tunnel as the forwarders use it, compiled once per Table.
+type TunnelEnds struct {
+	Type     TunnelType
+	Port     uint16
+	Csum     bool
+	Family   packet.Family // the outer header's: the real server's family
+	Src, Dst [16]byte      // outer source and destination (the server), in packet.FlowKey form
+}
+
+// Encapsulator is a Forwarder that puts an outer header in front of the packet (TUN). The
+// port loop asks it, before Forward, what the outer header adds and where it goes, so that a
+// packet which would no longer fit the egress MTU is answered with ICMP fragmentation needed
+// or packet too big (carrying the reduced MTU) while it is still the client's packet.
+type Encapsulator interface {
+	Forwarder
+	// Overhead returns how many bytes Forward would add in front of the IP packet of
+	// verdict v, and the outer destination; ok is false when Forward would refuse v.
+	Overhead(v *Verdict) (n int, dst netip.Addr, ok bool)
 }
 
 // Forwarder rewrites a frame the engine decided to forward, in place. nat, dr and tunnel

@@ -182,6 +182,9 @@ func (w *Worker) existing(t *Table, p *packet.Packet, v *Verdict, dir Dir) {
 	}
 	v.Action, v.Method, v.Dir = ActForward, Method(c.Method), dir
 	if s != nil {
+		if v.Method == MethodTUN {
+			v.Tunnel = s.tun
+		}
 		s.d.ctrs.packet(w.slot, w.owned, dir, p.Len)
 		if s.svc != nil {
 			s.svc.ident.counters.packet(w.slot, w.owned, dir, p.Len)
@@ -233,6 +236,9 @@ func (w *Worker) newConn(t *Table, svc *Service, p *packet.Packet, v *Verdict, n
 		c.Flags |= conntab.FlagInputOnly
 	}
 	v.Action, v.Method, v.Dir = ActForward, m, DirIn
+	if m == MethodTUN {
+		v.Tunnel = t.dests[d.id].tun
+	}
 	if svc.cfg.OnePacket && k.Proto == packet.ProtoUDP {
 		// One-packet scheduling: forward without remembering the connection.
 		if m == MethodFullNAT && !w.pickLocal(svc, c, 0) {

@@ -48,7 +48,8 @@ type Dataplane struct {
 	engine *lb.Engine
 	clock  lb.Clock
 	fwd    [256]lb.Forwarder // by lb.Method: indexing by a uint8 needs no bounds check
-	ports  []portInfo        // by NIC index
+	encap  [256]lb.Encapsulator
+	ports  []portInfo // by NIC index
 	loops  []*loop
 
 	mu         sync.Mutex
@@ -93,6 +94,9 @@ func New(cfg Config) (*Dataplane, error) {
 			return nil, fmt.Errorf("netstack: forwarder for method %s (%d) is not usable", m, m)
 		}
 		d.fwd[m] = f
+		if e, ok := f.(lb.Encapsulator); ok {
+			d.encap[m] = e // asserted once here, not per packet
+		}
 	}
 	headroom := 0
 	for _, n := range cfg.Host.cfg.NICs {

@@ -33,6 +33,9 @@ func (l *loop) forward(slot int, p *packet.Packet, v *lb.Verdict, now int64) {
 	if l.in.vnet {
 		hdr = vnet.Decode(buf[l.off-vnet.Len : l.off]) // a forwarder growing the frame overwrites it
 	}
+	if e := l.dp.encap[v.Method]; e != nil && !l.fitsEncapsulated(slot, p, v, e, hdr, now) {
+		return
+	}
 	start, size, reason := f.Forward(buf, l.off, p, v)
 	if reason != lb.DropNone {
 		c.drop(reason)
@@ -52,7 +55,9 @@ func (l *loop) forward(slot int, p *packet.Packet, v *lb.Verdict, now int64) {
 		return
 	}
 	nic, hop, ok := l.dp.host.routes.lookup(dst)
-	if !ok {
+	if !ok || v.Method == lb.MethodDR && hop != dst {
+		// Direct routing reaches only servers on a connected network: the frame keeps the
+		// VIP as its destination, so no gateway could pass it on.
 		c.drop(lb.DropNoRoute)
 		return
 	}
@@ -122,4 +127,49 @@ func (l *loop) putVNetHdr(buf []byte, start int, h vnet.Hdr) {
 		}
 	}
 	h.Encode(dst)
+}
+
+// fitsEncapsulated checks, before an Encapsulator grows the frame in slot, that the packet
+// still fits the MTU of the port its outer header leaves by (for a GSO super-frame, each
+// segment must fit). A packet that does not is dropped as too_big; when it may not be
+// fragmented (IPv4 with DF, any IPv6) the client gets ICMP fragmentation needed / packet too
+// big with the MTU that leaves room for the outer header, so its path MTU to the VIP shrinks
+// to what the tunnel carries (IPVS does the same in ip_vs_tunnel_xmit). An IPv4 packet without
+// DF is not fragmented here: the outer packet would need fragmenting and the real server
+// reassembling, a cost and a failure mode (lost fragments, reassembly limits) that TCP avoids
+// anyway by always setting DF; such packets are counted as too_big.
+func (l *loop) fitsEncapsulated(slot int, p *packet.Packet, v *lb.Verdict, e lb.Encapsulator, hdr vnet.Hdr, now int64) bool {
+	grow, dst, ok := e.Overhead(v)
+	if !ok {
+		return true // Forward refuses it and says why
+	}
+	nic, _, ok := l.dp.host.routes.lookup(dst)
+	if !ok {
+		l.batch.drop(lb.DropNoRoute)
+		return false
+	}
+	mtu := l.dp.ports[nic].mtu
+	size := p.IPLen
+	if l.in.vnet && hdr.IsGSO() && p.PayloadOff > 0 {
+		size = p.PayloadOff - p.L3Off + int(hdr.GSOSize) // each segment's IP packet
+	}
+	if size+grow <= mtu {
+		return true
+	}
+	l.batch.drop(lb.DropTooBig)
+	df := p.Key.Family == packet.FamilyIPv6 ||
+		packet.IPv4(l.bufs[slot][l.off+p.L3Off:l.off+p.L3End()]).DF()
+	if df && !v.ICMPError && mtu-grow >= minMTU(p.Key.Family) {
+		l.tooBig(slot, p, now, mtu-grow)
+	}
+	return false
+}
+
+// minMTU is the least MTU a path may have (RFC 791 68 bytes; RFC 8200 1280 bytes): a tunnel
+// that leaves less is not announced to the client, whose packets are dropped instead.
+func minMTU(f packet.Family) int {
+	if f == packet.FamilyIPv6 {
+		return 1280
+	}
+	return 68
 }

@@ -6,16 +6,35 @@ import (
 )
 
 // ICMP errors the loops originate: port unreachable for a connection no real server can take
-// (IPVS's ip_vs_leave), and time exceeded for a frame whose TTL ran out here, as a router
-// sends it. Each is built in place over the frame that caused it and sent back out of the
-// port it came in by, to the MAC it came from. They are rate-limited per loop.
+// (IPVS's ip_vs_leave), time exceeded for a frame whose TTL ran out here, as a router sends
+// it, and fragmentation needed / packet too big for a frame that no longer fits the egress
+// MTU once encapsulated. Each is built in place over the frame that caused it and sent back
+// out of the port it came in by, to the MAC it came from. They are rate-limited per loop.
+
+// icmpKind is which error a loop sends.
+type icmpKind uint8
+
+const (
+	icmpPortUnreachable icmpKind = iota
+	icmpTimeExceeded
+	icmpTooBig
+)
 
 // reject answers the frame in slot with an ICMP port unreachable from the address the client
 // asked for (the VIP).
 func (l *loop) reject(slot int, p *packet.Packet, now int64) {
 	var src [16]byte
 	copy(src[:], p.Key.Dst[:])
-	l.icmpError(slot, p, now, src, false)
+	l.icmpError(slot, p, now, src, icmpPortUnreachable, 0)
+}
+
+// tooBig answers the frame in slot with ICMP fragmentation needed (IPv4) or packet too big
+// (IPv6) carrying mtu, from the address the client sent to (the VIP), as IPVS does from
+// LOCAL_IN: the client's path MTU to the VIP drops to what fits the tunnel.
+func (l *loop) tooBig(slot int, p *packet.Packet, now int64, mtu int) {
+	var src [16]byte
+	copy(src[:], p.Key.Dst[:])
+	l.icmpError(slot, p, now, src, icmpTooBig, mtu)
 }
 
 // timeExceeded answers the frame in slot with an ICMP time exceeded from the host's address
@@ -39,10 +58,10 @@ func (l *loop) timeExceeded(slot int, p *packet.Packet, now int64) {
 	default:
 		return
 	}
-	l.icmpError(slot, p, now, src, true)
+	l.icmpError(slot, p, now, src, icmpTimeExceeded, 0)
 }
 
-func (l *loop) icmpError(slot int, p *packet.Packet, now int64, src [16]byte, ttl bool) {
+func (l *loop) icmpError(slot int, p *packet.Packet, now int64, src [16]byte, kind icmpKind, mtu int) {
 	c := &l.batch
 	if p.L3Off == 0 || !l.icmp.allow(now) {
 		c.icmpSuppressed()
@@ -56,16 +75,22 @@ func (l *loop) icmpError(slot int, p *packet.Packet, now int64, src [16]byte, tt
 	var n int
 	var err error
 	et := packet.EtherTypeIPv4
+	v4 := p.Key.Family == packet.FamilyIPv4
+	if !v4 {
+		et = packet.EtherTypeIPv6
+	}
 	switch {
-	case p.Key.Family == packet.FamilyIPv4 && ttl:
+	case v4 && kind == icmpTimeExceeded:
 		n, err = packet.BuildICMPv4TimeExceeded(out, [4]byte(src[:4]), orig)
-	case p.Key.Family == packet.FamilyIPv4:
+	case v4 && kind == icmpTooBig:
+		n, err = packet.BuildICMPv4FragNeeded(out, [4]byte(src[:4]), uint16(mtu), orig)
+	case v4:
 		n, err = packet.BuildICMPv4DestUnreachable(out, [4]byte(src[:4]), packet.ICMPv4PortUnreachable, orig)
-	case ttl:
-		et = packet.EtherTypeIPv6
+	case kind == icmpTimeExceeded:
 		n, err = packet.BuildICMPv6TimeExceeded(out, src, orig)
+	case kind == icmpTooBig:
+		n, err = packet.BuildICMPv6PacketTooBig(out, src, uint32(mtu), orig)
 	default:
-		et = packet.EtherTypeIPv6
 		n, err = packet.BuildICMPv6DestUnreachable(out, src, packet.ICMPv6PortUnreachable, orig)
 	}
 	if err != nil {
