@@ -24,6 +24,7 @@ import (
 	"github.com/uvs-lb/uvs/nat"
 	"github.com/uvs-lb/uvs/netstack"
 	"github.com/uvs-lb/uvs/netstack/port"
+	"github.com/uvs-lb/uvs/tunnel"
 )
 
 // Options configure an Appliance.
@@ -112,7 +113,7 @@ func New(o Options) (a *Appliance, err error) {
 	dp, err := netstack.New(netstack.Config{
 		Host:       host,
 		Engine:     engine,
-		Forwarders: map[lb.Method]lb.Forwarder{lb.MethodNAT: f, lb.MethodFullNAT: f, lb.MethodDR: dr.New()},
+		Forwarders: map[lb.Method]lb.Forwarder{lb.MethodNAT: f, lb.MethodFullNAT: f, lb.MethodDR: dr.New(), lb.MethodTUN: tunnel.New()},
 		Clock:      o.Clock,
 	})
 	if err != nil {

@@ -33,39 +33,61 @@ func (l *loop) forward(slot int, p *packet.Packet, v *lb.Verdict, now int64) {
 	if l.in.vnet {
 		hdr = vnet.Decode(buf[l.off-vnet.Len : l.off]) // a forwarder growing the frame overwrites it
 	}
-	if e := l.dp.encap[v.Method]; e != nil && !l.fitsEncapsulated(slot, p, v, e, hdr, now) {
-		return
+	if e := l.dp.encap[v.Method]; e != nil {
+		if !l.fitsEncapsulated(slot, p, v, e, hdr, now) {
+			return
+		}
+		if hdr.IsGSO() {
+			// No virtio-net GSO type describes IP in IP or GUE: cut the super-frame here
+			// and encapsulate each segment.
+			l.count(l.forwardSegments(buf[:l.off+p.Len], p, hdr, -1, func(seg []byte, sp *packet.Packet) lb.DropReason {
+				return l.forwardFrame(f, seg, l.off, -1, sp, v, vnet.Hdr{}, now)
+			}))
+			return
+		}
 	}
-	start, size, reason := f.Forward(buf, l.off, p, v)
+	l.count(l.forwardFrame(f, buf, l.off, slot, p, v, hdr, now))
+}
+
+// count counts the fate of one received frame that was to be forwarded.
+func (l *loop) count(r lb.DropReason) {
+	if r == lb.DropNone {
+		l.batch.forwarded++
+	} else {
+		l.batch.drop(r)
+	}
+}
+
+// forwardFrame has f rewrite the frame at buf[off:off+p.Len], routes it, sets its Ethernet
+// header and queues it on the egress port. slot is the receive slot it came in (for an ICMP
+// time exceeded), or -1 for a segment the loop cut. It returns why the frame was not sent, or
+// lb.DropNone; the caller counts.
+func (l *loop) forwardFrame(f lb.Forwarder, buf []byte, off, slot int, p *packet.Packet, v *lb.Verdict, hdr vnet.Hdr, now int64) lb.DropReason {
+	start, size, reason := f.Forward(buf, off, p, v)
 	if reason != lb.DropNone {
-		c.drop(reason)
-		if reason == lb.DropTTLExceeded {
+		if reason == lb.DropTTLExceeded && slot >= 0 {
 			l.timeExceeded(slot, p, now) // the forwarder leaves such a frame untouched
 		}
-		return
+		return reason
 	}
-	if start < l.off-EncapHeadroom || size < packet.EthernetLen || start+size > len(buf) {
-		c.drop(lb.DropForwarder) // a frame out of its buffer's bounds: a forwarder bug
-		return
+	if start < off-EncapHeadroom || size < packet.EthernetLen || start+size > len(buf) {
+		return lb.DropForwarder // a frame out of its buffer's bounds: a forwarder bug
 	}
 	frame := buf[start : start+size]
 	l3, dst := destination(frame, v)
 	if !dst.IsValid() {
-		c.drop(lb.DropForwarder)
-		return
+		return lb.DropForwarder
 	}
 	nic, hop, ok := l.dp.host.routes.lookup(dst)
 	if !ok || v.Method == lb.MethodDR && hop != dst {
 		// Direct routing reaches only servers on a connected network: the frame keeps the
 		// VIP as its destination, so no gateway could pass it on.
-		c.drop(lb.DropNoRoute)
-		return
+		return lb.DropNoRoute
 	}
 	mac, ok := l.dp.host.neigh.Lookup(nic, hop)
 	if !ok {
 		l.dp.host.neigh.Resolve(nic, hop)
-		c.drop(lb.DropNoNeighbor)
-		return
+		return lb.DropNoNeighbor
 	}
 	if l3 > packet.EthernetLen { // strip the tag: the inner EtherType already sits where the new header ends
 		start += packet.VLANTagLen
@@ -73,18 +95,88 @@ func (l *loop) forward(slot int, p *packet.Packet, v *lb.Verdict, now int64) {
 	}
 	out := &l.dp.ports[nic]
 	gso := l.in.vnet && hdr.IsGSO()
-	if size-packet.EthernetLen > out.mtu && !(gso && out.vnet) {
-		c.drop(lb.DropTooBig)
-		return
-	}
 	eth := packet.Ethernet(buf[start : start+packet.EthernetLen])
 	eth.SetDst(mac)
 	eth.SetSrc(out.mac)
+	if size-packet.EthernetLen > out.mtu && !(gso && out.vnet) {
+		if !gso {
+			return lb.DropTooBig
+		}
+		// A super-frame for a port that takes no GSO: cut it, each segment already
+		// rewritten and addressed.
+		var sp packet.Packet
+		if packet.Parse(buf[start:start+size], &sp) != nil {
+			return lb.DropTooBig
+		}
+		return l.forwardSegments(buf[:start+size], &sp, hdr, start, func(seg []byte, _ *packet.Packet) lb.DropReason {
+			if len(seg)-l.off-packet.EthernetLen > out.mtu {
+				return lb.DropTooBig
+			}
+			if out.vnet {
+				clear(seg[l.off-vnet.Len : l.off])
+			}
+			l.send(nic, seg, l.off, len(seg)-l.off)
+			return lb.DropNone
+		})
+	}
 	if out.vnet {
 		l.putVNetHdr(buf, start, hdr)
 	}
 	l.send(nic, buf, start, size)
-	c.forwarded++
+	return lb.DropNone
+}
+
+// forwardSegments cuts the GSO super-frame buf[start:] (parsed into p; start < 0 means l.off)
+// into segments of hdr.GSOSize payload bytes in the loop's segment buffers, and hands each,
+// parsed, to send. The super-frame is one received frame: it counts as forwarded when any
+// segment went out; each refused segment's reason is counted, without counting a frame
+// dropped. It returns lb.DropNone, or the reason no segment went out.
+func (l *loop) forwardSegments(buf []byte, p *packet.Packet, hdr vnet.Hdr, start int, send func(seg []byte, p *packet.Packet) lb.DropReason) lb.DropReason {
+	if start < 0 {
+		start = l.off
+	}
+	frame := buf[start:]
+	mss := int(hdr.GSOSize)
+	n := packet.SegmentCount(p, mss)
+	if n == 0 || n > len(l.segs) {
+		return lb.DropTooBig
+	}
+	if l.segUsed+n > len(l.segs) {
+		l.flush() // every queued segment is written: the buffers are free again
+	}
+	bufs, sizes := l.segs[l.segUsed:l.segUsed+n], l.segSizes[:n]
+	var err error
+	switch hdr.GSOType &^ vnet.GSOECN {
+	case vnet.GSOTCPv4, vnet.GSOTCPv6:
+		_, err = packet.SegmentTCP(frame, p, mss, bufs, l.off, sizes)
+	case vnet.GSOUDPL4:
+		_, err = packet.SegmentUDP(frame, p, mss, bufs, l.off, sizes)
+	default: // UFO (IP fragmentation) is not offered to the kernel's peers
+		return lb.DropTooBig
+	}
+	if err != nil {
+		return lb.DropTooBig
+	}
+	l.segUsed += n
+	l.batch.segmented++
+	last, sent := lb.DropNone, false
+	for i, b := range bufs {
+		seg := b[:l.off+sizes[i]]
+		if err := packet.Parse(seg[l.off:], &l.segPkt); err != nil {
+			last = lb.DropMalformed
+		} else {
+			last = send(seg, &l.segPkt)
+		}
+		if last == lb.DropNone {
+			sent = true
+		} else {
+			l.batch.count(last)
+		}
+	}
+	if sent {
+		return lb.DropNone
+	}
+	return last
 }
 
 // destination returns where a forwarded frame goes: its IP destination, or the real server for

@@ -29,6 +29,13 @@ type loop struct {
 	verdicts []lb.Verdict
 	tx       []txBatch // by egress NIC, flushed once per batch
 
+	// segs are the buffers GSO super-frames are cut into (see forwardSegments), each off +
+	// an MTU-sized frame; segUsed of them hold segments queued for the next flush.
+	segs     [][]byte
+	segSizes []int
+	segUsed  int
+	segPkt   packet.Packet
+
 	icmp  tokenBucket
 	batch batchCounts
 	ctr   loopCounters
@@ -53,11 +60,19 @@ func newLoop(d *Dataplane, nic, off, icmpRate int) *loop {
 		tx:   make([]txBatch, len(d.ports)),
 		icmp: tokenBucket{rate: int64(icmpRate), burst: int64(icmpRate)},
 	}
+	if in.vnet {
+		// A 64 KiB super-frame of 1448-byte segments makes 46; a smaller gso_size is rare.
+		l.segs, l.segSizes = make([][]byte, maxSegments), make([]int, maxSegments)
+		size := off + in.mtu + packet.EthernetLen + packet.VLANTagLen
+		for i := range l.segs {
+			l.segs[i] = make([]byte, size)
+		}
+	}
 	for i := range l.bufs {
 		l.bufs[i] = make([]byte, off+in.port.MaxFrame())
 	}
 	for i := range l.tx {
-		l.tx[i] = txBatch{bufs: make([][]byte, n), sizes: make([]int, n)}
+		l.tx[i] = txBatch{bufs: make([][]byte, n+len(l.segs)), sizes: make([]int, n+len(l.segs))}
 	}
 	l.batch.tx, l.batch.txDropped = make([]uint64, len(d.ports)), make([]uint64, len(d.ports))
 	l.ctr.tx, l.ctr.txDropped = make([]atomic.Uint64, len(d.ports)), make([]atomic.Uint64, len(d.ports))
@@ -152,4 +167,8 @@ func (l *loop) flush() {
 		clear(t.bufs[:t.n]) // keep no view of a buffer the next Read overwrites
 		t.n = 0
 	}
+	l.segUsed = 0
 }
+
+// maxSegments is how many segments a loop holds between flushes.
+const maxSegments = 64

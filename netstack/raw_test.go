@@ -33,16 +33,17 @@ func newRawEnd(p *port.Mem, mac [6]byte, ip netip.Addr) *rawEnd {
 func (r *rawEnd) read() {
 	defer close(r.done)
 	bufs, sizes := make([][]byte, r.p.BatchSize()), make([]int, r.p.BatchSize())
+	off := r.p.Headroom()
 	for i := range bufs {
-		bufs[i] = make([]byte, r.p.MaxFrame())
+		bufs[i] = make([]byte, off+r.p.MaxFrame())
 	}
 	for {
-		n, err := r.p.Read(bufs, sizes, 0)
+		n, err := r.p.Read(bufs, sizes, off)
 		if err != nil {
 			return
 		}
 		for i := range n {
-			f := append([]byte(nil), bufs[i][:sizes[i]]...)
+			f := append([]byte(nil), bufs[i][off:off+sizes[i]]...)
 			if r.answerARP(f) {
 				continue
 			}
@@ -65,8 +66,18 @@ func (r *rawEnd) answerARP(f []byte) bool {
 		return false
 	}
 	reply := arpFrame(packet.ARPReply, r.mac, a.SenderMAC(), r.ip, netip.AddrFrom4(a.SenderIP()))
-	r.p.Write([][]byte{reply}, []int{len(reply)}, 0)
+	r.write(reply, nil)
 	return true
+}
+
+// write sends f, behind the virtio-net header h when the end has vnet headers (nil: none).
+func (r *rawEnd) write(f, h []byte) error {
+	off := r.p.Headroom()
+	b := make([]byte, off+len(f))
+	copy(b[off-len(h):off], h)
+	copy(b[off:], f)
+	_, err := r.p.Write([][]byte{b}, []int{len(f)}, off)
+	return err
 }
 
 func (r *rawEnd) close() {
@@ -76,7 +87,7 @@ func (r *rawEnd) close() {
 
 func (r *rawEnd) send(t testing.TB, f []byte) {
 	t.Helper()
-	if _, err := r.p.Write([][]byte{f}, []int{len(f)}, 0); err != nil {
+	if err := r.write(f, nil); err != nil {
 		t.Fatalf("%s: write: %v", r.p.Name(), err)
 	}
 }
@@ -127,7 +138,16 @@ type rawRig struct {
 
 func newRawRig(t *testing.T, cfg *lb.Config) *rawRig {
 	t.Helper()
-	c, lb0 := port.Pipe(mem("raw-client", macClient), mem("lb0", macLB0))
+	return newRawRigVNet(t, cfg, false)
+}
+
+// newRawRigVNet is newRawRig with virtio-net headers on the client's link when vnet is set,
+// as an AF_PACKET or TAP port has with offloads on.
+func newRawRigVNet(t *testing.T, cfg *lb.Config, vnet bool) *rawRig {
+	t.Helper()
+	cc, lc := mem("raw-client", macClient), mem("lb0", macLB0)
+	cc.VNetHdr, lc.VNetHdr = vnet, vnet
+	c, lb0 := port.Pipe(cc, lc)
 	lb1, s := port.Pipe(mem("lb1", macLB1), mem("raw-server", macServer))
 	dp, e := appliance(t, lb0, lb1, cfg)
 	r := &rawRig{dp: dp, host: dp.Host(), engine: e,

@@ -48,6 +48,9 @@ type PortStats struct {
 	Passed    uint64 // handed to the host
 	Rejected  uint64 // answered with an ICMP error instead
 	Dropped   uint64 // dropped, for any reason in Stats.Drops or Stats.LoopDrops
+	// Segmented counts the GSO super-frames received here that the loop cut into segments in
+	// software (for a tunnel, or an egress port without virtio-net headers).
+	Segmented uint64
 	TxFrames  uint64 // forwarded frames and ICMP errors sent
 	TxDropped uint64 // frames the port refused (queue full, write error)
 }
@@ -56,6 +59,7 @@ type PortStats struct {
 // by Stats at any time.
 type loopCounters struct {
 	rx, rxErrors, forwarded, passed, rejected, dropped atomic.Uint64
+	segmented                                          atomic.Uint64
 	drops                                              [lb.NumDropReasons]atomic.Uint64
 	loopDrops                                          [NumDrops]atomic.Uint64
 	tx, txDropped                                      []atomic.Uint64 // by egress NIC
@@ -65,6 +69,7 @@ type loopCounters struct {
 // operation; publish adds them to the loop's counters.
 type batchCounts struct {
 	rx, forwarded, passed, rejected, dropped uint64
+	segmented                                uint64
 	drops                                    [lb.NumDropReasons]uint64
 	loopDrops                                [NumDrops]uint64
 	tx, txDropped                            []uint64 // by egress NIC
@@ -104,6 +109,7 @@ func (c *batchCounts) publish(lc *loopCounters) {
 	add(&lc.passed, c.passed)
 	add(&lc.rejected, c.rejected)
 	add(&lc.dropped, c.dropped)
+	add(&lc.segmented, c.segmented)
 	for i, v := range c.drops {
 		add(&lc.drops[i], v)
 	}
@@ -135,6 +141,7 @@ func (d *Dataplane) Stats() Stats {
 		ps.Passed += c.passed.Load()
 		ps.Rejected += c.rejected.Load()
 		ps.Dropped += c.dropped.Load()
+		ps.Segmented += c.segmented.Load()
 		for i := range c.drops {
 			s.Drops[i] += c.drops[i].Load()
 		}

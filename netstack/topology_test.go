@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uvs-lb/uvs/dr"
 	"github.com/uvs-lb/uvs/lb"
 	"github.com/uvs-lb/uvs/nat"
 	"github.com/uvs-lb/uvs/netstack/nettest"
 	"github.com/uvs-lb/uvs/netstack/port"
 	"github.com/uvs-lb/uvs/packet"
+	"github.com/uvs-lb/uvs/tunnel"
 )
 
 // The test topology: a client on 10.0.0.0/24 (2001:db8::/64), the appliance between it and
@@ -113,7 +115,8 @@ func appliance(t testing.TB, inside, outside port.Port, cfg *lb.Config) (*Datapl
 		t.Fatalf("Apply: %v", err)
 	}
 	f := nat.New()
-	dp, err := New(Config{Host: host, Engine: e, Forwarders: map[lb.Method]lb.Forwarder{lb.MethodNAT: f, lb.MethodFullNAT: f}})
+	dp, err := New(Config{Host: host, Engine: e, Forwarders: map[lb.Method]lb.Forwarder{
+		lb.MethodNAT: f, lb.MethodFullNAT: f, lb.MethodDR: dr.New(), lb.MethodTUN: tunnel.New()}})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
