@@ -18,6 +18,9 @@ commands:
             a real-server failure mid-run) and print what it did
   lab       run a whole topology in this process: uvs lab run FILE [--json] [--pcap DIR]
             [--svg FILE]; uvs lab check FILE...
+  realserver  terminate the balancer's IPIP/GUE tunnels on a real server whose kernel cannot:
+            uvs realserver --vip ADDR [--vip ADDR ...] [--tun-type ipip|gue|both]
+            [--gue-port N] [--device NAME] [--log-level LEVEL]
   version   print the version
 `
 
@@ -41,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDemo(args[1:], stdout, stderr)
 	case "lab":
 		return runLab(args[1:], stdout, stderr)
+	case "realserver":
+		return runRealserver(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "uvs", version)
 		return 0
