@@ -43,14 +43,14 @@ unit:
 
 # The data plane under the race detector.
 race:
-	$(GO) test -race -count=1 ./packet/... ./lb/... ./nat/... ./netstack/
+	$(GO) test -race -count=1 ./packet/... ./lb/... ./nat/... ./dr/ ./tunnel/ ./netstack/
 
 # Each fuzz target briefly, so CI catches regressions in the parsers and table builders.
 fuzz-smoke:
 	@for t in $$($(GO) test -list '^Fuzz' ./packet/ | grep ^Fuzz); do \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./packet/ || exit 1; done
-	@for p in ./lb/sched/ ./nat/ ./conf/; do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; done; done
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./packet/ || exit 1; done
+	@for p in ./lb/sched/ ./nat/ ./tunnel/ ./conf/; do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$p || exit 1; done; done
 
 fuzz:
 	$(MAKE) fuzz-smoke FUZZTIME=5m
