@@ -168,6 +168,15 @@ func (r *reader) checkAddresses(t *Topology) {
 			owner[a] = n.Name
 		}
 	}
+	// A real server's VIP is shared by design (every real server of the service and the
+	// appliance hold it), but it is nobody's interface address.
+	for _, n := range t.Nodes {
+		for _, a := range n.VIPs {
+			if prev := owner[a]; prev != "" {
+				r.Errorf(n.key+".vips", "%s is an interface address of %s, not a virtual address", a, prev)
+			}
+		}
+	}
 }
 
 // checkRequires refuses a direct-routing appliance in a file that does not require "dr":

@@ -48,7 +48,7 @@ func (r *runner) report(setup time.Duration) *Report {
 		if an := r.appliances[n.Name]; an != nil {
 			c, inTable := an.counters()
 			rep.Appliances = append(rep.Appliances, ApplianceReport{
-				Name: n.Name, Conns: c.Conns, InTable: inTable,
+				Name: n.Name, Conns: c.Conns, InTable: inTable, InPackets: c.InPkts, OutPackets: c.OutPkts,
 				Forwarded: c.Forwarded, Passed: c.Passed, Dropped: c.Dropped, Drops: c.Drops,
 			})
 		}
@@ -71,29 +71,32 @@ func (r *runner) servers(answered map[string]uint64) []ServerReport {
 	}
 	var out []ServerReport
 	seen := map[string]bool{}
-	add := func(name string, received uint64) {
+	add := func(name string, received uint64) ServerReport {
 		s := ServerReport{Name: name, Answered: answered[name], Received: received}
 		if total > 0 {
 			s.Share = 100 * float64(s.Answered) / float64(total)
 		}
-		out = append(out, s)
 		seen[name] = true
+		return s
 	}
 	for _, n := range r.t.Nodes {
 		if n.Kind != KindHost || len(n.Services) == 0 {
 			continue
 		}
+		hn := r.hosts[n.Name]
 		var received uint64
-		for _, s := range r.hosts[n.Name].svcs {
+		for _, s := range hn.svcs {
 			if s.http != nil {
 				received += s.http.Requests()
 			}
 		}
-		add(n.Name, received)
+		s := add(n.Name, received)
+		s.Decapsulated, s.TunnelDropped = hn.decapsulated.Load(), hn.tunnelDropped.Load()
+		out = append(out, s)
 	}
 	for _, name := range slices.Sorted(maps.Keys(answered)) {
 		if !seen[name] && name != "" {
-			add(name, 0)
+			out = append(out, add(name, 0))
 		}
 	}
 	return out

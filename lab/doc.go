@@ -12,4 +12,9 @@
 // plugged into a jack, which a wire.Link holds for the whole run. A killed node closes its
 // pipes and a restarted one plugs new ones into the same jacks, so links, their counters and
 // captures, and the switch ports beyond them outlive the node.
+//
+// A host with vips is a direct-routing or tunnelling real server: its gVisor host holds them
+// as netstack.NICConfig.Hidden (accepted, never resolved nor announced), and with tun_type
+// its NICs' ingress hook is a tunnel.Decapsulator, which turns the appliance's IPIP or GUE
+// packets back into the client's before the stack sees them.
 package lab

@@ -14,7 +14,7 @@ var features = []struct {
 	name, what string
 	have       bool
 }{
-	{"dr", "direct routing (lb_kind DR)", false},
+	{"dr", "direct routing (lb_kind DR)", true},
 	{"health", "health checks", false},
 	{"vrrp", "VRRP failover", false},
 	{"sync", "connection sync", false},

@@ -31,6 +31,8 @@ type applianceNode struct {
 // applianceCounters are what the report says of an appliance, summed over its incarnations.
 type applianceCounters struct {
 	Conns     uint64 // connections scheduled to a real server (or the sorry server)
+	InPkts    uint64 // packets of those connections from the clients
+	OutPkts   uint64 // and to them (replies carried back)
 	Forwarded uint64 // frames forwarded
 	Passed    uint64 // frames handed to its host stack
 	Dropped   uint64 // frames dropped, for any reason
@@ -39,6 +41,8 @@ type applianceCounters struct {
 
 func (c *applianceCounters) add(o applianceCounters) {
 	c.Conns += o.Conns
+	c.InPkts += o.InPkts
+	c.OutPkts += o.OutPkts
 	c.Forwarded += o.Forwarded
 	c.Passed += o.Passed
 	c.Dropped += o.Dropped
@@ -117,7 +121,10 @@ func (an *applianceNode) counters() (applianceCounters, int) {
 func countersOf(a *appliance.Appliance) applianceCounters {
 	c := applianceCounters{Drops: map[string]uint64{}}
 	for _, s := range a.Engine().Table().Services() {
-		c.Conns += s.Counters().Snapshot().Conns
+		st := s.Counters().Snapshot()
+		c.Conns += st.Conns
+		c.InPkts += st.InPkts
+		c.OutPkts += st.OutPkts
 	}
 	st := a.Stats()
 	for _, p := range st.Ports {

@@ -7,11 +7,14 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/uvs-lb/uvs/lab/apps"
 	"github.com/uvs-lb/uvs/netstack"
 	"github.com/uvs-lb/uvs/netstack/port"
+	"github.com/uvs-lb/uvs/packet"
+	"github.com/uvs-lb/uvs/tunnel"
 )
 
 // hostNode runs a host or a client: a standalone gVisor host per incarnation, the services
@@ -24,6 +27,9 @@ type hostNode struct {
 
 	mu sync.Mutex
 	h  *netstack.Host // nil while killed
+
+	// What a TUN real server's decapsulator did, over every incarnation.
+	decapsulated, tunnelDropped atomic.Uint64
 }
 
 func newHostNode(n *Node, jacks []*jack, macs []net.HardwareAddr) *hostNode {
@@ -39,10 +45,11 @@ func newHostNode(n *Node, jacks []*jack, macs []net.HardwareAddr) *hostNode {
 func (hn *hostNode) boot(ctx context.Context) error {
 	hc := netstack.HostConfig{Standalone: true}
 	var ports []port.Port
+	ingress := hn.ingress()
 	for i, ifc := range hn.n.Interfaces {
 		p := hn.jacks[i].connect(port.MemConfig{Name: ifc.Name, MAC: hn.macs[i], MTU: ifc.MTU})
 		ports = append(ports, p)
-		hc.NICs = append(hc.NICs, netstack.NICConfig{Port: p, Addrs: ifc.Addrs})
+		hc.NICs = append(hc.NICs, netstack.NICConfig{Port: p, Addrs: ifc.Addrs, Hidden: hiddenOn(ifc, hn.n.VIPs), Ingress: ingress})
 		for _, r := range ifc.Routes {
 			hc.Routes = append(hc.Routes, netstack.Route{Dst: r.Dst, Gateway: r.Via})
 		}
@@ -71,6 +78,72 @@ func (hn *hostNode) boot(ctx context.Context) error {
 	hn.h = h
 	hn.mu.Unlock()
 	return nil
+}
+
+// hiddenOn returns the VIPs an interface holds: those of the families it has addresses of.
+func hiddenOn(ifc Interface, vips []netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range vips {
+		if hasFamily([]Interface{ifc}, a.Is4()) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// ingress returns the receive hook of a TUN real server's interfaces, or nil for a host that
+// terminates no tunnel: the decapsulator, for tunnels to any of the host's addresses whose
+// inner packet is for one of its VIPs. A tunnel packet it refuses is dropped and counted; one
+// of a type the host does not terminate goes to the stack as it is, which refuses it as a
+// host without that tunnel driver would.
+func (hn *hostNode) ingress() func([]byte) []byte {
+	n := hn.n
+	if n.TunType == "" {
+		return nil
+	}
+	cfg := tunnel.DecapConfig{VIPs: n.VIPs}
+	for _, ifc := range n.Interfaces {
+		for _, p := range ifc.Addrs {
+			cfg.Local = append(cfg.Local, p.Addr())
+		}
+	}
+	if n.TunType.GUE() {
+		cfg.GUEPorts = []uint16{n.TunPort}
+	}
+	d := tunnel.NewDecapsulator(cfg)
+	ipip := n.TunType.IPIP()
+	return func(f []byte) []byte {
+		if !ipip && isIPIP(f) {
+			return f
+		}
+		out, res := d.Decap(f)
+		switch res {
+		case tunnel.Decapsulated:
+			hn.decapsulated.Add(1)
+		case tunnel.Dropped:
+			hn.tunnelDropped.Add(1)
+			return nil
+		}
+		return out
+	}
+}
+
+// isIPIP reports whether an (untagged: lab ports are) Ethernet frame is IP in IP: an IPv4
+// packet of protocol 4 or 41, or an IPv6 packet whose next header is.
+func isIPIP(f []byte) bool {
+	if len(f) < packet.EthernetLen+packet.IPv6Len {
+		return false
+	}
+	var proto byte
+	switch packet.Ethernet(f).EtherType() {
+	case packet.EtherTypeIPv4:
+		proto = f[packet.EthernetLen+9]
+	case packet.EtherTypeIPv6:
+		proto = f[packet.EthernetLen+6]
+	default:
+		return false
+	}
+	return proto == packet.ProtoIPIP || proto == packet.ProtoIPv6
 }
 
 // kill stops the services and closes the host, which closes its ends of the pipes.
@@ -115,14 +188,17 @@ func (hn *hostNode) service(name string) *serviceRun {
 	return nil
 }
 
-// families lists the unspecified addresses of the families the host has addresses of: a
-// service with no address listens on each.
+// families lists the unspecified addresses of the families the host has addresses (or VIPs)
+// of: a service with no address listens on each, its VIPs included.
 func (hn *hostNode) families() []netip.Addr {
 	var has4, has6 bool
 	for _, ifc := range hn.n.Interfaces {
 		for _, p := range ifc.Addrs {
 			has4, has6 = has4 || p.Addr().Is4(), has6 || p.Addr().Is6()
 		}
+	}
+	for _, a := range hn.n.VIPs {
+		has4, has6 = has4 || a.Is4(), has6 || a.Is6()
 	}
 	var out []netip.Addr
 	if has4 {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/uvs-lb/uvs/conf"
@@ -14,7 +15,7 @@ import (
 // message naming the right one rather than "unknown key".
 var kindKeys = map[string]NodeKind{
 	"config": KindAppliance, "config_file": KindAppliance,
-	"service":  KindHost,
+	"service": KindHost, "vips": KindHost, "tun_type": KindHost, "tun_port": KindHost,
 	"load":     KindClient,
 	"external": KindSwitch,
 }
@@ -47,6 +48,7 @@ func (r *reader) node(nodes *table, name string) *Node {
 	case KindHost:
 		r.interfaces(t, n)
 		r.services(t, n)
+		r.realServer(t, n)
 	case KindClient:
 		r.interfaces(t, n)
 		r.loads(t, n)
@@ -72,6 +74,65 @@ func (r *reader) node(nodes *table, name string) *Node {
 	}
 	t.Done()
 	return n
+}
+
+// realServer reads what makes a host a direct-routing or tunnelling real server: the VIPs it
+// holds hidden, and the tunnels it terminates.
+func (r *reader) realServer(t *table, n *Node) {
+	vals, keys, _ := strs(t, "vips")
+	for i, s := range vals {
+		a, err := netip.ParseAddr(s)
+		switch {
+		case err != nil || !hostAddr(a):
+			r.Errorf(keys[i], "%q is not a unicast IP address", s)
+		case slices.Contains(n.VIPs, a):
+			r.Errorf(keys[i], "%s is listed twice", a)
+		case !hasFamily(n.Interfaces, a.Is4()):
+			r.Errorf(keys[i], "%s has no %s address: holding %s hidden needs one beside it, to resolve neighbors from",
+				n.Name, familyName(a.Is4()), a)
+		default:
+			n.VIPs = append(n.VIPs, a)
+		}
+	}
+	typ, hasType := t.Str("tun_type")
+	switch TunType(typ) {
+	case TunIPIP, TunGUE, TunBoth:
+		n.TunType = TunType(typ)
+		if len(vals) == 0 && !t.Has("vips") {
+			t.Errorf("tun_type", "a tunnel real server needs the VIPs it answers for (vips = [...])")
+		}
+	default:
+		if hasType {
+			t.Errorf("tun_type", "unknown tunnel type %q (ipip, gue or both)", typ)
+		}
+	}
+	port, hasPort := t.Integer("tun_port", 1, 65535)
+	switch {
+	case hasPort && (n.TunType == TunIPIP || !hasType && !t.Has("tun_type")):
+		t.Errorf("tun_port", "applies to tun_type gue or both: the UDP port GUE arrives on")
+	case hasPort:
+		n.TunPort = uint16(port)
+	case n.TunType.GUE() && !t.Has("tun_port"):
+		t.Errorf("tun_type", "GUE needs tun_port, the UDP port it arrives on (the appliance's tun_port)")
+	}
+}
+
+func hasFamily(ifcs []Interface, v4 bool) bool {
+	for _, ifc := range ifcs {
+		for _, p := range ifc.Addrs {
+			if p.Addr().Is4() == v4 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func familyName(v4 bool) string {
+	if v4 {
+		return "IPv4"
+	}
+	return "IPv6"
 }
 
 // applianceConfig reads an appliance's configuration: config, inline, or config_file.

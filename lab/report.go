@@ -61,6 +61,10 @@ type ServerReport struct {
 	// Received counts the HTTP requests its HTTP services received, answered or not (its
 	// own count; 0 for a server that is not a lab host).
 	Received uint64 `json:"received"`
+	// Decapsulated and TunnelDropped count the tunnel packets a TUN real server (a host with
+	// tun_type) stripped, and refused (malformed, or not for one of its vips).
+	Decapsulated  uint64 `json:"decapsulated,omitempty"`
+	TunnelDropped uint64 `json:"tunnel_dropped,omitempty"`
 }
 
 // ApplianceReport is one appliance, over all its incarnations.
@@ -70,11 +74,16 @@ type ApplianceReport struct {
 	Conns uint64 `json:"conns"`
 	// InTable is what its connection table held at the end, connections in every state
 	// and persistence templates (0 if it was down).
-	InTable   int               `json:"in_table"`
-	Forwarded uint64            `json:"forwarded"` // frames forwarded
-	Passed    uint64            `json:"passed"`    // frames handed to its own host stack
-	Dropped   uint64            `json:"dropped"`   // frames dropped
-	Drops     map[string]uint64 `json:"drops,omitempty"`
+	InTable int `json:"in_table"`
+	// InPackets and OutPackets count its connections' packets by direction, as ipvsadm
+	// --stats does: from the clients, and the replies it carried back to them (none with DR
+	// and TUN, whose real servers answer the clients directly).
+	InPackets  uint64            `json:"in_packets"`
+	OutPackets uint64            `json:"out_packets"`
+	Forwarded  uint64            `json:"forwarded"` // frames forwarded
+	Passed     uint64            `json:"passed"`    // frames handed to its own host stack
+	Dropped    uint64            `json:"dropped"`   // frames dropped
+	Drops      map[string]uint64 `json:"drops,omitempty"`
 	// VRRP transitions come with VRRP.
 }
 

@@ -52,6 +52,17 @@ type Node struct {
 	Loads      []*Generator // client
 	External   []*External  // switch: ports that leave the process
 
+	// VIPs are the virtual addresses a host holds as a direct-routing or tunnelling real
+	// server: it accepts and answers traffic for them, its services listen on them, but it
+	// never answers ARP or neighbor solicitations for them nor announces them (Linux: the
+	// VIP on lo, arp_ignore=1, arp_announce=2). Each is held on every interface that has an
+	// address of its family.
+	VIPs []netip.Addr
+	// TunType is the tunnels a host terminates as a TUN real server ("" = none); TunPort
+	// is the UDP port GUE arrives on.
+	TunType TunType
+	TunPort uint16
+
 	key string
 }
 
@@ -68,6 +79,21 @@ type Route struct {
 	Dst netip.Prefix
 	Via netip.Addr
 }
+
+// TunType is the tunnels a TUN real server terminates: the appliance's tun_type of its
+// real servers.
+type TunType string
+
+// The tunnels a host can terminate.
+const (
+	TunIPIP TunType = "ipip" // IP in IP: IPv4 or IPv6 inside IPv4 or IPv6 (protocol 4, 41)
+	TunGUE  TunType = "gue"  // Generic UDP Encapsulation on TunPort
+	TunBoth TunType = "both" // either
+)
+
+// IPIP and GUE report what t terminates.
+func (t TunType) IPIP() bool { return t == TunIPIP || t == TunBoth }
+func (t TunType) GUE() bool  { return t == TunGUE || t == TunBoth }
 
 // ServiceType is what a host's service speaks.
 type ServiceType string

@@ -8,6 +8,7 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
 
@@ -44,7 +45,8 @@ func (h *Host) DialContext(ctx context.Context, network, address string) (net.Co
 }
 
 // ListenTCP listens for TCP connections on addr; an unspecified address (0.0.0.0, ::) listens
-// on every address of its family.
+// on every address of its family. IPv6 sockets are IPv6 only (IPV6_V6ONLY), so a dual-stack
+// server listens on 0.0.0.0 and :: with one port.
 func (h *Host) ListenTCP(addr netip.AddrPort) (net.Listener, error) {
 	s, err := h.liveStack()
 	if err != nil {
@@ -59,6 +61,7 @@ func (h *Host) ListenTCP(addr netip.AddrPort) (net.Listener, error) {
 		return nil, &net.OpError{Op: "listen", Net: "tcp", Err: stackError("endpoint", terr)}
 	}
 	ep.SocketOptions().SetReuseAddress(true)
+	ep.SocketOptions().SetV6Only(addr.Addr().Is6())
 	if terr := ep.Bind(toFullAddress(addr)); terr != nil {
 		ep.Close()
 		return nil, &net.OpError{Op: "listen", Net: "tcp", Addr: net.TCPAddrFromAddrPort(addr), Err: stackError("bind", terr)}
@@ -74,19 +77,24 @@ func (h *Host) ListenTCP(addr netip.AddrPort) (net.Listener, error) {
 const listenBacklog = 4096
 
 // ListenUDP opens a UDP socket on addr; an unspecified address (0.0.0.0, ::) receives on
-// every address of its family.
+// every address of its family. IPv6 sockets are IPv6 only, as ListenTCP's.
 func (h *Host) ListenUDP(addr netip.AddrPort) (net.PacketConn, error) {
 	s, err := h.liveStack()
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: "udp", Err: err}
 	}
 	addr = unmapAddrPort(addr)
-	fa := toFullAddress(addr)
-	c, err := gonet.DialUDP(s, &fa, nil, protocolOf(addr.Addr()))
-	if err != nil {
-		return nil, err
+	var wq waiter.Queue
+	ep, terr := s.NewEndpoint(udp.ProtocolNumber, protocolOf(addr.Addr()), &wq)
+	if terr != nil {
+		return nil, &net.OpError{Op: "listen", Net: "udp", Err: stackError("endpoint", terr)}
 	}
-	return c, nil
+	ep.SocketOptions().SetV6Only(addr.Addr().Is6())
+	if terr := ep.Bind(toFullAddress(addr)); terr != nil {
+		ep.Close()
+		return nil, &net.OpError{Op: "listen", Net: "udp", Addr: net.UDPAddrFromAddrPort(addr), Err: stackError("bind", terr)}
+	}
+	return gonet.NewUDPConn(&wq, ep), nil
 }
 
 func parseAddrPort(network, address string) (netip.AddrPort, error) {

@@ -90,3 +90,23 @@ func TestListenTCPRebindsOverTimeWait(t *testing.T) {
 	}
 	ln.Close()
 }
+
+// A dual-stack server listens on 0.0.0.0 and :: with one port: IPv6 sockets are IPv6 only.
+func TestListenBothFamiliesOnOnePort(t *testing.T) {
+	h := mustHost(t, HostConfig{NICs: []NICConfig{{Port: &sinkPort{name: "a", mac: macLB0}, Addrs: []netip.Prefix{lbInside, lbInside6}}}})
+	must(t, h.Start(context.Background()))
+	defer h.Close()
+	for _, a := range []string{"0.0.0.0:80", "[::]:80"} {
+		ln, err := h.ListenTCP(netip.MustParseAddrPort(a))
+		must(t, err)
+		defer ln.Close()
+	}
+	for _, a := range []string{"[::]:53", "0.0.0.0:53"} {
+		pc, err := h.ListenUDP(netip.MustParseAddrPort(a))
+		must(t, err)
+		defer pc.Close()
+	}
+	if _, err := h.ListenTCP(netip.MustParseAddrPort("[::]:80")); err == nil {
+		t.Error("two listeners on [::]:80")
+	}
+}

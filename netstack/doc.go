@@ -51,6 +51,24 @@
 // package's API, and gVisor's errors become errors here. A standalone Host reads its ports
 // itself: a plain host such as a lab client or real server.
 //
+// # Real servers for direct routing and tunnelling
+//
+// A DR or TUN real server holds the VIP itself and answers the client from it directly, yet
+// must never answer ARP or neighbor solicitations for it nor announce it, or the router would
+// send the VIP's traffic to it rather than to the appliance (Linux: the VIP on lo,
+// arp_ignore=1, arp_announce=2). NICConfig.Hidden gives a host such addresses. gVisor has no
+// per-address switch for this, so the NIC's link endpoint does it on the wire: received ARP
+// requests and neighbor solicitations for a hidden address are dropped before the stack sees
+// them, and the stack's own ARP requests and solicitations that would go out from a hidden
+// address (gVisor takes their sender from the packet that needs the resolution: a reply from
+// the VIP) are rewritten to come from the NIC's own address, the ICMPv6 checksum updated in
+// place. The stack runs no duplicate address detection and sends no announcement by itself;
+// the host announces its addresses and VIPs, never hidden ones. NICConfig.Ingress is a hook
+// that sees each received frame before the stack and may rewrite it in place or drop it: a
+// lab real server decapsulates TUN packets there (package tunnel's Decapsulator, which this
+// package does not import). Host.Stats counts what the filters dropped and rewrote. Neither
+// costs anything on a NIC that does not use it, and neither allocates.
+//
 // # Ports own their interfaces
 //
 // A port takes its interface whole: the kernel must hold no address on it, or the kernel and

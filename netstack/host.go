@@ -68,8 +68,8 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	}
 	cfg.NICs = append([]NICConfig(nil), cfg.NICs...)
 	h := &Host{cfg: cfg, routes: routes, neigh: newNeighbors(len(cfg.NICs)), vips: make(map[netip.Addr]int)}
-	for _, n := range cfg.NICs {
-		h.links = append(h.links, newLink(n.Port))
+	for i := range cfg.NICs {
+		h.links = append(h.links, newLink(&cfg.NICs[i]))
 	}
 	return h, nil
 }
@@ -134,6 +134,13 @@ func (h *Host) buildStack() (*stack.Stack, error) {
 		for _, p := range h.cfg.NICs[i].Addrs {
 			if err := addAddress(s, i, p.Addr(), p.Bits(), stack.CanBePrimaryEndpoint); err != nil {
 				return fail(fmt.Errorf("%s: %w", name, err))
+			}
+		}
+		// A hidden address is one address, never a source the stack picks by itself; the
+		// link keeps it out of neighbor discovery (hidden.go).
+		for _, a := range h.cfg.NICs[i].Hidden {
+			if err := addAddress(s, i, a, a.BitLen(), stack.NeverPrimaryEndpoint); err != nil {
+				return fail(fmt.Errorf("%s: hidden: %w", name, err))
 			}
 		}
 	}

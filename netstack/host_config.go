@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/uvs-lb/uvs/netstack/port"
@@ -35,6 +36,24 @@ type NICConfig struct {
 	OnLink []netip.Prefix
 	// VIPHome makes this NIC take the virtual addresses that no NIC's prefix contains.
 	VIPHome bool
+	// Hidden are addresses the host holds on this NIC without telling anyone: what a
+	// direct-routing or tunnelling real server holds its VIPs as (Linux: the VIP on lo,
+	// arp_ignore=1, arp_announce=2). The host accepts and answers traffic to them, and its
+	// sockets may bind them, but it never answers ARP requests or neighbor solicitations for
+	// them (they are dropped and counted: NICStats.HiddenDropped), never announces them, runs
+	// no duplicate address detection on them, never picks them as the source of its own
+	// connections, and never sends them as the sender of its ARP requests or neighbor
+	// solicitations: the NIC's own address of the family (the one whose prefix holds the
+	// target, or else the first) goes instead (NICStats.HiddenRewritten). So the NIC needs
+	// an address in Addrs of each hidden address's family. Unlike a VIP (Host.AddVIP), a
+	// hidden address routes nothing: its prefix is the single address.
+	Hidden []netip.Addr
+	// Ingress, if set, sees every frame received on this NIC before the stack does, in the
+	// goroutine that delivers it (one at a time per NIC): it returns the frame to deliver,
+	// which may be a subslice of frame rewritten in place (a decapsulated tunnel packet), or
+	// nil to drop it (counted: NICStats.IngressDropped). It must not keep frame or the
+	// result: the buffer is reused once it returns.
+	Ingress func(frame []byte) []byte
 }
 
 // Route sends traffic for Dst through Gateway.
@@ -44,6 +63,36 @@ type Route struct {
 }
 
 const defaultResolveEvery = time.Second
+
+// checkHidden checks the hidden addresses of NIC i: plain unicast addresses, each once, none
+// an address of a NIC, and the NIC has an address of each one's family to send its
+// neighbor discovery from.
+func checkHidden(nics []NICConfig, i int) []error {
+	n := &nics[i]
+	var errs []error
+	bad := func(a netip.Addr, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("NIC %d (%s): hidden address %s: %s", i, n.Port.Name(), a, fmt.Sprintf(format, args...)))
+	}
+	for j, a := range n.Hidden {
+		if !a.IsValid() || a.Zone() != "" || a.Is4In6() || a.IsUnspecified() || a.IsMulticast() || a.IsLoopback() {
+			bad(a, "not a plain unicast IPv4 or IPv6 address")
+			continue
+		}
+		if slices.Contains(n.Hidden[:j], a) {
+			bad(a, "listed twice")
+			continue
+		}
+		for k := range nics {
+			if slices.ContainsFunc(nics[k].Addrs, func(p netip.Prefix) bool { return p.Addr() == a }) {
+				bad(a, "is an address of NIC %d", k)
+			}
+		}
+		if !slices.ContainsFunc(n.Addrs, func(p netip.Prefix) bool { return p.Addr().Is4() == a.Is4() }) {
+			bad(a, "the NIC has no address of its family to send ARP requests or neighbor solicitations from")
+		}
+	}
+	return errs
+}
 
 // validate checks c and returns the routing view it describes: every NIC's connected
 // prefixes and the configured routes.
@@ -73,6 +122,7 @@ func (c *HostConfig) validate() (*routeTable, error) {
 			}
 			rows = append(rows, route{dst: p.Masked(), nic: i})
 		}
+		errs = append(errs, checkHidden(c.NICs, i)...)
 		for _, p := range n.OnLink {
 			if !p.IsValid() || p.Addr().Zone() != "" || p.Addr().Is4In6() {
 				errs = append(errs, fmt.Errorf("NIC %d (%s): on-link prefix %s is not a plain IPv4 or IPv6 prefix", i, n.Port.Name(), p))

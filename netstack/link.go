@@ -23,9 +23,18 @@ type link struct {
 	mtu      atomic.Uint32
 	headroom int // the port's; a zero virtio-net header sits there on ports that use one
 
+	// ingress (NICConfig.Ingress) and hidden (NICConfig.Hidden, nil when the NIC hides
+	// nothing) filter frames between the port and the stack; both are fixed by newLink.
+	ingress func(frame []byte) []byte
+	hidden  *hiddenAddrs
+
 	dispatcher atomic.Pointer[dispatcher] // nil until the NIC is attached, and after it is removed
 	frames     sync.Pool                  // *txFrames
-	txDropped  atomic.Uint64              // frames the port refused
+
+	txDropped       atomic.Uint64 // frames the port refused
+	ingressDropped  atomic.Uint64 // received frames ingress dropped
+	hiddenDropped   atomic.Uint64 // received ARP requests / NS for a hidden address
+	hiddenRewritten atomic.Uint64 // sent ARP requests / NS whose hidden sender was replaced
 }
 
 type dispatcher struct{ stack.NetworkDispatcher }
@@ -39,18 +48,24 @@ type txFrames struct {
 
 var _ stack.LinkEndpoint = (*link)(nil)
 
-func newLink(p port.Port) *link {
-	l := &link{port: p, addr: tcpip.LinkAddress(p.HardwareAddr()), headroom: p.Headroom()}
+func newLink(n *NICConfig) *link {
+	p := n.Port
+	l := &link{port: p, addr: tcpip.LinkAddress(p.HardwareAddr()), headroom: p.Headroom(),
+		ingress: n.Ingress, hidden: newHiddenAddrs(n)}
 	l.mtu.Store(uint32(p.MTU()))
 	l.frames.New = func() any { return new(txFrames) }
 	return l
 }
 
-// deliver hands one Ethernet frame to the stack. The frame is copied: the caller's buffer is
-// reused as soon as this returns.
+// deliver hands one Ethernet frame to the stack, after the NIC's ingress hook and hidden
+// address filter. The frame is copied: the caller's buffer is reused as soon as this
+// returns (the ingress hook may have rewritten it in place).
 func (l *link) deliver(frame []byte) {
 	d := l.dispatcher.Load()
-	if d == nil || len(frame) < header.EthernetMinimumSize {
+	if d == nil {
+		return
+	}
+	if frame = l.admit(frame); len(frame) < header.EthernetMinimumSize {
 		return
 	}
 	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(frame)})
@@ -70,6 +85,22 @@ func (l *link) deliver(frame []byte) {
 		pkt.PktType = tcpip.PacketOtherHost
 	}
 	d.DeliverNetworkPacket(eth.Type(), pkt)
+}
+
+// admit runs a received frame through the NIC's filters and returns what the stack gets, or
+// nil when they drop it (counted). It allocates nothing.
+func (l *link) admit(frame []byte) []byte {
+	if l.ingress != nil {
+		if frame = l.ingress(frame); frame == nil {
+			l.ingressDropped.Add(1)
+			return nil
+		}
+	}
+	if l.hidden != nil && len(frame) >= header.EthernetMinimumSize && l.hidden.solicits(frame) {
+		l.hiddenDropped.Add(1)
+		return nil
+	}
+	return frame
 }
 
 // WritePackets serializes each packet into an Ethernet frame (its header was pushed by
@@ -92,6 +123,9 @@ func (l *link) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 		n := l.headroom
 		for _, s := range pkt.AsSlices() {
 			n += copy(b[n:], s)
+		}
+		if l.hidden != nil && l.hidden.unhide(b[l.headroom:]) {
+			l.hiddenRewritten.Add(1)
 		}
 		tx.bufs = append(tx.bufs, b)
 		tx.sizes = append(tx.sizes, size)
