@@ -57,14 +57,14 @@ fuzz:
 
 # Go benchmarks of the hot path (ns/packet, allocations, B/conn; BENCHTIME to lengthen), then
 # the side-by-side run on network namespaces, as root: uvs vs nftables DNAT vs HAProxy, a
-# markdown table with ratios (bench/run.sh; DUR, RUNS, MODES, LOADS; docs/bench.md). 7-10 min.
+# markdown table with ratios (bench/run.sh; DUR, RUNS, MODES, LOADS; docs/bench.md). About 9 min with the DR and TUN modes.
 BENCHTIME ?= 1s
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./packet/ ./lb/... ./nat/ | tee bench.txt
 	@if [ "$$(id -u)" = 0 ]; then bench/run.sh; \
 	else echo "not root: the side-by-side run (bench/run.sh) needs root; skipped"; fi
 
-# The side-by-side run alone, 2 s per measurement: a smoke test of the harness (~3 min, root).
+# The side-by-side run alone, 2 s per measurement: a smoke test of the harness (~4 min, root).
 bench-quick:
 	DUR=2 bench/run.sh
 

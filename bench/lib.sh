@@ -38,9 +38,13 @@ pid_of() { local pid ns; read -r pid ns <"$RUN/pids/$1"; echo "$pid"; }
 #  ns cli              ns lb                        ns sw (bridge br0)        ns rs1 / rs2
 #  c0 10.0.1.2/24 ──── l0 10.0.1.1/24 + VIP        ┌─ sw-rs1 ─────────────── eth0 10.0.2.11/24
 #                      l1 10.0.2.1/24 ──── sw-lb ──┤
-#                                                   └─ sw-rs2 ─────────────── eth0 10.0.2.12/24
+#  c1 (no address) ─────────────────────── sw-cli ─┴─ sw-rs2 ─────────────── eth0 10.0.2.12/24
 # The kernel of ns lb holds 10.0.1.1, the VIP and 10.0.2.1 in modes route, nft and haproxy. In
-# mode uvs it holds nothing there: uvs owns l0 and l1 over AF_PACKET and takes those addresses.
+# the uvs modes it holds nothing there: uvs owns l0 and l1 over AF_PACKET and takes those
+# addresses. c1 is the direct return path of DR and TUN (the servers' replies to the client
+# bypass the lb): in those modes only, the servers hold the VIP on lo and reach 10.0.1.0/24 on
+# their own segment, where the client's kernel answers ARP for 10.0.1.2 on c1. Otherwise
+# nothing is sent to c1.
 ns_exists() { [ -e "/run/netns/$1" ]; }
 ns_owned() { ip -n "$1" link show lo 2>/dev/null | grep -q "alias $NS_MARK\$"; }
 
@@ -76,14 +80,16 @@ topo_up() {
   ip link add l1 netns "$N_LB" type veth peer name sw-lb netns "$N_SW"
   ip link add eth0 netns "$N_RS1" type veth peer name sw-rs1 netns "$N_SW"
   ip link add eth0 netns "$N_RS2" type veth peer name sw-rs2 netns "$N_SW"
+  ip link add c1 netns "$N_CLI" type veth peer name sw-cli netns "$N_SW"
 
   nsx "$N_SW" ip link add br0 type bridge forward_delay 0 stp_state 0
   local p
-  for p in sw-lb sw-rs1 sw-rs2; do nsx "$N_SW" ip link set "$p" master br0 up; done
+  for p in sw-lb sw-rs1 sw-rs2 sw-cli; do nsx "$N_SW" ip link set "$p" master br0 up; done
   nsx "$N_SW" ip link set br0 up
 
   nsx "$N_CLI" ip addr add "$CLI_IP/24" dev c0
   nsx "$N_CLI" ip link set c0 up
+  nsx "$N_CLI" ip link set c1 up
   nsx "$N_CLI" ip route add default via "$LB_IP0"
   nsx "$N_LB" sysctl -qw net.ipv6.conf.l0.disable_ipv6=1 net.ipv6.conf.l1.disable_ipv6=1
   nsx "$N_LB" ip link set l0 up
@@ -120,9 +126,26 @@ lb_kernel_addrs() {
 # rps on|off: steer ns lb's receive processing on l0 to CPU1 (the generator owns CPU0)
 rps() { local m=0; [ "$1" = on ] && m=2; nsx "$N_LB" sh -c "echo $m >/sys/class/net/l0/queues/rx-0/rps_cpus"; }
 
+# direct_return on|off: DR and TUN (see the topology): the servers hold the VIP on lo and
+# reply to the client straight over their segment, to c1
+direct_return() {
+  local rs
+  for rs in "$N_RS1" "$N_RS2"; do
+    if [ "$1" = on ]; then
+      nsx "$rs" ip addr replace "$VIP/32" dev lo
+      nsx "$rs" ip route replace "${CLI_IP%.*}.0/24" dev eth0
+    else
+      nsx "$rs" ip route del "${CLI_IP%.*}.0/24" dev eth0 2>/dev/null || true
+      nsx "$rs" ip addr del "$VIP/32" dev lo 2>/dev/null || true
+    fi
+  done
+}
+
 # ---- real servers --------------------------------------------------------------------------
-# nginx (1 worker, a 64-byte body) on :8080, iperf3 on :5201, and an nft counter + drop for
-# udp/9000 at prerouting: the UDP packets that reach a server are counted there.
+# nginx (1 worker, a 64-byte body) on :8080 (and :80, for DR and TUN, which cannot map ports),
+# iperf3 on :5201, and an nft counter + drop for udp/9000 at prerouting: the UDP packets that
+# reach a server are counted there (for TUN: the inner packets, when uvs realserver hands
+# them to the kernel through its TUN device).
 servers_up() {
   local i=0 rs d
   for rs in "$N_RS1" "$N_RS2"; do
@@ -130,6 +153,9 @@ servers_up() {
     # tw_buckets=0: nginx closes first; a TIME_WAIT left by one mode would PAWS-reject the
     # SYNs of the next (same 4-tuple at the server, other timestamps)
     nsx "$rs" sysctl -qw net.ipv4.tcp_max_tw_buckets=0
+    # as a DR / TUN real server must (the LVS howtos): never answer ARP for the VIP (held on
+    # lo in those modes), never use it as an ARP source; nothing else here relies on either
+    nsx "$rs" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
     cat >"$d/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;
@@ -142,6 +168,7 @@ http {
   client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
   server {
     listen 8080 reuseport backlog=16384;
+    listen 80 reuseport backlog=16384;
     default_type text/plain;
     location / { return 200 "rs$i: a 64-byte answer from the real server behind the VIP.....\n"; }
   }
@@ -165,6 +192,33 @@ EOF
 }
 
 # ---- modes ---------------------------------------------------------------------------------
+# is_uvs MODE: one of uvs's forwarding methods (uvs: NAT, uvs-dr: DR, uvs-tun: TUN)
+is_uvs() { case "$1" in uvs|uvs-dr|uvs-tun) return 0 ;; esac; return 1; }
+
+# realservers_up: `uvs realserver` in rs1 and rs2, terminating uvs's tunnels (this kernel has no
+# ipip module) into a TUN device; pinned to CPU0, with the generator, so that CPU1 carries the
+# lb path alone, as in the other modes. Ready when both TUN devices exist.
+realservers_up() {
+  local i=0 rs args=(--tun-type "$TUN_TYPE") pids=()
+  [ "$TUN_TYPE" = gue ] && args+=(--gue-port "$GUE_PORT")
+  for rs in "$N_RS1" "$N_RS2"; do
+    i=$((i + 1))
+    echo "--- uvs realserver --vip $VIP ${args[*]} at $(date +%T)" >>"$RUN/rs$i/realserver.log"
+    ip netns exec "$rs" taskset -c 0 "$UVS_BIN" realserver --vip "$VIP" "${args[@]}" --log-format json \
+      </dev/null >>"$RUN/rs$i/realserver.log" 2>&1 &
+    track "realserver$i" $! "$rs"
+    pids+=($!)
+  done
+  for _ in $(seq 50); do
+    ip -n "$N_RS1" link show uvsrs0 >/dev/null 2>&1 && ip -n "$N_RS2" link show uvsrs0 >/dev/null 2>&1 && return 0
+    # (not `alive`: a process just started may not have entered its namespace yet)
+    kill -0 "${pids[0]}" 2>/dev/null && kill -0 "${pids[1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  log "uvs realserver did not start (see $RUN/rs1/realserver.log, $RUN/rs2/realserver.log)"
+  return 1
+}
+
 # mode_up MODE PIN: put ns lb in MODE. PIN is a CPU list for uvs (UDP loads) or empty.
 mode_up() {
   local mode=$1 pin=$2
@@ -209,7 +263,9 @@ EOF
       ip netns exec "$N_LB" haproxy -db -f "$RUN/haproxy.cfg" </dev/null >>"$RUN/haproxy.log" 2>&1 &
       track haproxy $! "$N_LB"
       ;;
-    uvs)
+    uvs|uvs-dr|uvs-tun)
+      if [ "$mode" != uvs ]; then direct_return on; fi
+      if [ "$mode" = uvs-tun ]; then realservers_up; fi
       lb_kernel_addrs off
       # The kernel keeps out of uvs's interfaces: it drops everything at ingress. AF_PACKET
       # taps see frames before the ingress hook, so uvs still receives them all.
@@ -221,8 +277,8 @@ table netdev uvsb_keepout {
 EOF
       local taskset=()
       [ -n "$pin" ] && taskset=(taskset -c "$pin")
-      echo "--- uvs run -c $RUN/uvs.toml${pin:+ (cpus $pin)} at $(date +%T)" >>"$RUN/uvs.log"
-      ip netns exec "$N_LB" ${taskset[@]+"${taskset[@]}"} timeout -k 5 900 "$UVS_BIN" run -c "$RUN/uvs.toml" \
+      echo "--- uvs run -c $RUN/$mode.toml${pin:+ (cpus $pin)} at $(date +%T)" >>"$RUN/uvs.log"
+      ip netns exec "$N_LB" ${taskset[@]+"${taskset[@]}"} timeout -k 5 900 "$UVS_BIN" run -c "$RUN/$mode.toml" \
         </dev/null >>"$RUN/uvs.log" 2>&1 &
       track uvs-timeout $! "$N_LB"
       # `timeout` forks uvs: track the child, which gets the SIGTERM
@@ -240,7 +296,8 @@ EOF
 }
 
 mode_down() {
-  stop uvs; stop uvs-timeout; stop haproxy
+  stop uvs; stop uvs-timeout; stop haproxy; stop realserver1; stop realserver2
+  direct_return off
   nsx "$N_LB" nft delete table ip uvsb_nat 2>/dev/null || true
   nsx "$N_LB" nft delete table netdev uvsb_keepout 2>/dev/null || true
   nsx "$N_LB" conntrack -F >/dev/null 2>&1 || true
@@ -254,10 +311,10 @@ http_get() {
 }
 # vip_ready MODE: wait (10 s at most) until the service answers four times in a row (rr: both servers)
 vip_ready() {
-  local host=$VIP port=80 ok=0
+  local host=$VIP port=80 ok=0 end=$((SECONDS + 10))
   [ "$1" = route ] && { host=$RS1; port=8080; }
-  for _ in $(seq 100); do
-    if [ "$1" = uvs ] && ! alive uvs; then log "uvs exited during startup"; return 1; fi
+  while [ $SECONDS -lt $end ]; do
+    if is_uvs "$1" && ! alive uvs; then log "uvs exited during startup"; return 1; fi
     if http_get "$host" "$port" | grep -q ' 200'; then ok=$((ok + 1)); [ $ok -ge 4 ] && return 0; else ok=0; fi
     sleep 0.1
   done
@@ -476,6 +533,6 @@ load_udp_fixed() {
   awk -v o="$o" -v d="$d" -v b="$b1" -v sb="$sb1" -v u="$u" -v m="$1" 'BEGIN{
     if(d<=0){ printf "value=0;offered=%s;delivered=0;busy1=%s\n", o, b; exit }
     printf "value=%.3f;offered=%s;delivered=%s;busy1=%.3f;sampled_us=%.3f", 1e6*b/d, o, d, b, 1e6*sb/d
-    if(m=="uvs") printf ";proc_us=%.3f", 1e6*u/d
+    if(m ~ /^uvs/) printf ";proc_us=%.3f", 1e6*u/d
     printf "\n" }'
 }

@@ -1,6 +1,9 @@
-# bench/report.awk: the markdown table of bench/run.sh, from its results.tsv.
+# bench/report.awk: the markdown tables of bench/run.sh, from its results.tsv: the modes side
+# by side (one column each), then, when uvs-dr or uvs-tun ran, uvs's forwarding methods (one
+# row each: NAT, DR, TUN).
 # Variables: modes, loads (space-separated lists), fmax (foreign-load threshold, % of a core),
-# fixed (the fixed UDP rate). Each cell is the median of its runs; ratios are uvs / peer.
+# fixed (the fixed UDP rate), tuntype (ipip or gue). Each cell is the median of its runs;
+# ratios are uvs / peer.
 
 function parse(s, out,    n, a, i, p) {
   n = split(s, a, ";")
@@ -82,25 +85,69 @@ NR == 1 { next }
   for (k in kv) vals[m, l, k] = vals[m, l, k] " " kv[k]
   if ($7 + 0 > fmax) disturbed[m, l] = 1
 }
+# the table of uvs's forwarding methods: a row per method, a column per figure of the loads
+# that uvs-dr or uvs-tun ran (the same cells as the side-by-side table), the uvs process's
+# share of the CPU per packet, and the CPU per packet as a ratio to NAT's
+function methods(    a, i, j, m, s, sep, nmm, MM, lab, C, ncols, f, l, ran, nc, CL, CK) {
+  if (!inall["uvs-dr"] && !inall["uvs-tun"]) return
+  lab["uvs"] = "NAT (`uvs`)"; lab["uvs-dr"] = "DR (`uvs-dr`)"; lab["uvs-tun"] = "TUN, " tuntype " (`uvs-tun`)"
+  split("uvs uvs-dr uvs-tun", a, " ")
+  nmm = 0; for (i = 1; i <= 3; i++) if (inall[a[i]]) MM[++nmm] = a[i]
+  ncols = split("http-close:http:HTTP short connections, req/s · p99|http-ka:http:HTTP keep-alive, req/s · p99|" \
+    "tcp:tcp:bulk TCP, Gbit/s|udp-over:over:UDP flat out: delivered pps (offered)|udp-2x:peak:UDP peak delivered pps|" \
+    "udp-2x:2x:UDP at 2× the saturating load: delivered, % of peak|udp-2x:2xf:… sent out by the lb on l1, % of peak|" \
+    "udp-200k:cpu:CPU per forwarded packet at " fixed / 1000 " kpps (lb core busy)", C, "|")
+  s = "| method"; sep = "|---"; nc = 0
+  for (j = 1; j <= ncols; j++) {
+    split(C[j], f, ":"); l = f[1]
+    if (!inloads[l]) continue
+    ran = 0; for (i = 1; i <= nmm; i++) if (MM[i] != "uvs" && (has(MM[i], l) || (MM[i], l) in fail)) ran = 1
+    if (!ran) continue
+    nc++; CL[nc] = l; CK[nc] = f[2]; s = s " | " substr(C[j], length(f[1]) + length(f[2]) + 3); sep = sep "|---"
+    if (f[2] == "cpu") {
+      nc++; CL[nc] = l; CK[nc] = "proc"; s = s " | … of which the uvs process"; sep = sep "|---"
+      nc++; CL[nc] = l; CK[nc] = "cpunat"; s = s " | CPU per packet ÷ NAT's"; sep = sep "|---"
+    }
+  }
+  if (nc == 0) return
+  print ""; print s " |"; print sep "|"
+  for (i = 1; i <= nmm; i++) {
+    m = MM[i]; s = "| " lab[m]
+    for (j = 1; j <= nc; j++) {
+      l = CL[j]
+      if (CK[j] == "proc") s = s " | " ((has(m, l) && get(m, l, "proc_us") != "") ? sprintf("%.2f µs", get(m, l, "proc_us")) : "—")
+      else if (CK[j] == "cpunat") s = s " | " ((m != "uvs" && has(m, l) && has("uvs", l) && num("cpu", "uvs", l) > 0) ? sprintf("%.2f×", num("cpu", m, l) / num("cpu", "uvs", l)) : "")
+      else s = s " | " show(CK[j], m, l)
+    }
+    print s " |"
+  }
+}
+
 END {
-  nm = split(modes, M, " "); for (i = 1; i <= nm; i++) inmodes[M[i]] = 1
+  # the side-by-side table has a column per mode but uvs's other methods, which have their own
+  nall = split(modes, A, " "); nm = 0
+  for (i = 1; i <= nall; i++) { inall[A[i]] = 1; if (A[i] !~ /^uvs-/) M[++nm] = A[i] }
+  for (i = 1; i <= nm; i++) inmodes[M[i]] = 1
   n = split(loads, L, " "); for (i = 1; i <= n; i++) inloads[L[i]] = 1
-  s = "| load"; sep = "|---"
-  for (i = 1; i <= nm; i++) { s = s " | " M[i]; sep = sep "|---" }
-  if (inmodes["uvs"] && inmodes["nft"]) { s = s " | uvs/nft"; sep = sep "|---" }
-  if (inmodes["uvs"] && inmodes["haproxy"]) { s = s " | uvs/haproxy"; sep = sep "|---" }
-  print s " | target (uvs) |"; print sep "|---|"
-  row("HTTP short connections (`Connection: close`), req/s · p99", "http", "http-close")
-  row("HTTP keep-alive, req/s · p99", "http", "http-ka")
-  row("bulk TCP, 1 stream, Gbit/s", "tcp", "tcp")
-  row("UDP 60 B flat out: delivered pps (offered)", "over", "udp-over")
-  row("UDP 60 B peak delivered pps", "peak", "udp-2x")
-  row("UDP 60 B at 2× the saturating load: delivered, % of peak", "2x", "udp-2x")
-  row("… sent out by the lb on l1 at that load (before the servers' side drops), % of peak", "2xf", "udp-2x")
-  row(sprintf("CPU per forwarded packet at %s kpps (lb core busy)", fixed / 1000), "cpu", "udp-200k")
-  extra = ""
-  if (has("uvs", "udp-200k") && get("uvs", "udp-200k", "proc_us") != "")
-    extra = sprintf("At %s kpps the uvs process itself (utime+stime, /proc/PID/stat) accounts for %.2f µs per packet of the lb core's %.2f µs. ", fixed / 1000, get("uvs", "udp-200k", "proc_us"), get("uvs", "udp-200k", "value"))
-  if (extra != "") { print ""; print extra }
+  if (nm > 0) {
+    s = "| load"; sep = "|---"
+    for (i = 1; i <= nm; i++) { s = s " | " M[i]; sep = sep "|---" }
+    if (inmodes["uvs"] && inmodes["nft"]) { s = s " | uvs/nft"; sep = sep "|---" }
+    if (inmodes["uvs"] && inmodes["haproxy"]) { s = s " | uvs/haproxy"; sep = sep "|---" }
+    print s " | target (uvs) |"; print sep "|---|"
+    row("HTTP short connections (`Connection: close`), req/s · p99", "http", "http-close")
+    row("HTTP keep-alive, req/s · p99", "http", "http-ka")
+    row("bulk TCP, 1 stream, Gbit/s", "tcp", "tcp")
+    row("UDP 60 B flat out: delivered pps (offered)", "over", "udp-over")
+    row("UDP 60 B peak delivered pps", "peak", "udp-2x")
+    row("UDP 60 B at 2× the saturating load: delivered, % of peak", "2x", "udp-2x")
+    row("… sent out by the lb on l1 at that load (before the servers' side drops), % of peak", "2xf", "udp-2x")
+    row(sprintf("CPU per forwarded packet at %s kpps (lb core busy)", fixed / 1000), "cpu", "udp-200k")
+    extra = ""
+    if (has("uvs", "udp-200k") && get("uvs", "udp-200k", "proc_us") != "")
+      extra = sprintf("At %s kpps the uvs process itself (utime+stime, /proc/PID/stat) accounts for %.2f µs per packet of the lb core's %.2f µs. ", fixed / 1000, get("uvs", "udp-200k", "proc_us"), get("uvs", "udp-200k", "value"))
+    if (extra != "") { print ""; print extra }
+  }
+  methods()
   for (k in disturbed) { print ""; printf "† other tenants used more than %s %% of a core during that run (see the details).\n", fmax; break }
 }

@@ -8,11 +8,15 @@
 #
 # Modes: route (plain kernel forwarding, the baseline), nft (DNAT, numgen inc mod 2: the stand-in
 # for IPVS NAT rr, since this kernel has no ip_vs), haproxy (mode tcp, roundrobin), uvs (uvs run,
-# NAT rr, owning the lb's two veths over AF_PACKET).
+# NAT rr, owning the lb's two veths over AF_PACKET), uvs-dr and uvs-tun (the same with
+# lb_kind = "DR" / "TUN": the servers hold the VIP and reply to the client directly; for TUN
+# they run `uvs realserver`, since this kernel has no ipip either).
 # Loads: http-close, http-ka (wrk, 2 x -t1 -c32), tcp (iperf3, one stream), udp-over (60-byte
 # UDP flat out), udp-2x (2x the saturating load), udp-200k (CPU per packet at 200 kpps).
+# uvs-dr and uvs-tun run the loads in METHOD_LOADS only (the UDP ones unless told).
 #
 # Environment: DUR (s per run, 5), RUNS (runs per cell, median reported; 1), MODES, LOADS,
+# METHOD_LOADS (udp-over udp-2x udp-200k), TUN_TYPE (ipip or gue), GUE_PORT (6080),
 # BENCH_WORK (/tmp/uvs-bench), UVS_BIN (default: build ./bin/uvs), NS_PREFIX (uvsb), FLOWS (1024),
 # FIXED_RATE (200000), DUR_PROBE (3), SWEEP, QUIET_IDLE (85), QUIET_MAX_WAIT (20),
 # FOREIGN_MAX (10), MAX_ATTEMPTS (2). docs/bench.md explains the method and the figures.
@@ -30,8 +34,11 @@ cd "$ROOT"
 
 DUR="${DUR:-5}"
 RUNS="${RUNS:-1}"
-MODES="${MODES:-route nft haproxy uvs}"
+MODES="${MODES:-route nft haproxy uvs uvs-dr uvs-tun}"
 LOADS="${LOADS:-http-close http-ka tcp udp-over udp-2x udp-200k}"
+METHOD_LOADS="${METHOD_LOADS:-udp-over udp-2x udp-200k}"   # what uvs-dr and uvs-tun run
+TUN_TYPE="${TUN_TYPE:-ipip}"
+GUE_PORT="${GUE_PORT:-6080}"
 FLOWS="${FLOWS:-1024}"
 FIXED_RATE="${FIXED_RATE:-200000}"
 DUR_PROBE="${DUR_PROBE:-3}"
@@ -48,9 +55,10 @@ TSV="$RUN/results.tsv"
 PKTGEN_BIN="$ROOT/bin/pktgen"
 DEPS="haproxy nginx-light iperf3 wrk nftables conntrack iproute2"
 
-for m in $MODES; do case "$m" in route|nft|haproxy|uvs) ;; *) die "unknown mode $m (route nft haproxy uvs)" ;; esac; done
-for l in $LOADS; do case "$l" in http-close|http-ka|tcp|udp-over|udp-2x|udp-200k) ;;
+for m in $MODES; do case "$m" in route|nft|haproxy|uvs|uvs-dr|uvs-tun) ;; *) die "unknown mode $m (route nft haproxy uvs uvs-dr uvs-tun)" ;; esac; done
+for l in $LOADS $METHOD_LOADS; do case "$l" in http-close|http-ka|tcp|udp-over|udp-2x|udp-200k) ;;
   *) die "unknown load $l (http-close http-ka tcp udp-over udp-2x udp-200k)" ;; esac; done
+case "$TUN_TYPE" in ipip|gue) ;; *) die "TUN_TYPE must be ipip or gue" ;; esac
 [[ "$DUR" =~ ^[0-9]+$ ]] && [ "$DUR" -ge 2 ] || die "DUR must be a whole number of seconds >= 2"
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, AF_PACKET, nftables): sudo $0"
@@ -83,7 +91,7 @@ cleanup() {
   set +e
   trap - EXIT INT TERM
   local n
-  for n in uvs uvs-timeout haproxy nginx1 nginx2 iperf3-1 iperf3-2; do stop "$n"; done
+  for n in uvs uvs-timeout haproxy realserver1 realserver2 nginx1 nginx2 iperf3-1 iperf3-2; do stop "$n"; done
   topo_down
   local left=""; for n in "${NS_ALL[@]}"; do ns_exists "$n" && left="$left $n"; done
   [ -z "$left" ] || log "WARNING: namespaces left behind:$left"
@@ -101,7 +109,16 @@ log "topology $NS_PREFIX-{cli,lb,sw,rs1,rs2}; results under $BENCH_WORK"
 topo_up
 servers_up
 
-cat >"$RUN/uvs.toml" <<EOF
+# uvs_toml KIND: uvs's configuration with every service in forwarding method KIND (NAT, DR,
+# TUN). DR and TUN cannot map ports: the servers listen on the VIP's (nginx on :80 too).
+uvs_toml() {
+  local kind=$1 web=":8080" tun=""
+  [ "$kind" = NAT ] || web=""
+  if [ "$kind" = TUN ]; then
+    tun="tun_type = \"$TUN_TYPE\""
+    [ "$TUN_TYPE" = gue ] && tun="$tun"$'\n'"tun_port = $GUE_PORT"
+  fi
+  cat <<EOF
 # written by bench/run.sh: uvs owns ns $N_LB's l0 (client side, VIP home) and l1 (servers)
 [[interface]]
 name = "l0"
@@ -117,17 +134,19 @@ vnet_hdr = true
 address = "$VIP:80"
 protocol = "tcp"
 lb_algo = "rr"
-lb_kind = "NAT"
+lb_kind = "$kind"
+$tun
   [[virtual_server.real_server]]
-  address = "$RS1:8080"
+  address = "$RS1$web"
   [[virtual_server.real_server]]
-  address = "$RS2:8080"
+  address = "$RS2$web"
 
 [[virtual_server]]
 address = "$VIP:5201"
 protocol = "tcp"
 lb_algo = "rr"
-lb_kind = "NAT"
+lb_kind = "$kind"
+$tun
   [[virtual_server.real_server]]
   address = "$RS1:5201"
 
@@ -135,7 +154,8 @@ lb_kind = "NAT"
 address = "$VIP:9000"
 protocol = "udp"
 lb_algo = "rr"
-lb_kind = "NAT"
+lb_kind = "$kind"
+$tun
   [[virtual_server.real_server]]
   address = "$RS1:9000"
   [[virtual_server.real_server]]
@@ -145,7 +165,23 @@ lb_kind = "NAT"
 level = "info"
 format = "json"
 EOF
-if [[ " $MODES " == *" uvs "* ]]; then "$UVS_BIN" conf check "$RUN/uvs.toml" >&2 || die "uvs refuses $RUN/uvs.toml"; fi
+}
+# a uvs mode this uvs cannot run is left out, and the report says why
+SKIPPED=""
+skip_mode() {
+  log "mode $1 left out: $2"; SKIPPED="$SKIPPED- $1: $2"$'\n'
+  MODES=$(for m in $MODES; do [ "$m" = "$1" ] || printf '%s ' "$m"; done); MODES=${MODES% }
+}
+for m in $MODES; do
+  case "$m" in uvs) k=NAT ;; uvs-dr) k=DR ;; uvs-tun) k=TUN ;; *) continue ;; esac
+  uvs_toml "$k" >"$RUN/$m.toml"
+  if ! "$UVS_BIN" conf check "$RUN/$m.toml" >"$RUN/$m.check" 2>&1; then
+    [ "$m" = uvs ] && { cat "$RUN/$m.check" >&2; die "uvs refuses $RUN/$m.toml"; }
+    skip_mode "$m" "uvs refuses lb_kind = \"$k\" ($(head -n1 "$RUN/$m.check"))"
+  elif [ "$m" = uvs-tun ] && ! "$UVS_BIN" realserver -h >/dev/null 2>&1; then
+    skip_mode "$m" "this uvs has no \`uvs realserver\` to terminate the tunnels (the kernel has no ipip)"
+  fi
+done
 
 # ---- measurements --------------------------------------------------------------------------
 printf 'mode\tload\trun\tstatus\tresult\tidle_before\tforeign\tcpu\n' >"$TSV"
@@ -156,7 +192,8 @@ measure() {
   local mode=$1 load=$2 run=$3 tag pin="" attempt=1 idle kv rc status fo cpu
   case "$load" in http-*) tag=http ;; tcp) tag=tcp ;; *) tag=udp ;; esac
   if [ "$mode" = haproxy ] && [ "$tag" = udp ]; then record "$mode" "$load" "$run" n/a "" "" "" ""; return; fi
-  [ "$mode" = uvs ] && [ "$tag" = udp ] && pin=1
+  if [[ "$mode" == uvs-* && " $METHOD_LOADS " != *" $load "* ]]; then record "$mode" "$load" "$run" n/a "" "" "" ""; return; fi
+  is_uvs "$mode" && [ "$tag" = udp ] && pin=1
   while :; do
     idle=$(quiet_wait)
     rm -f "$RUN/acct.$tag"
@@ -180,7 +217,7 @@ measure() {
       rc=$?
       kv=$(tail -n1 <<<"$kv")
       [ $rc = 0 ] || status="FAIL:error"
-      if [ "$mode" = uvs ] && ! alive uvs; then status="FAIL:uvs exited"; fi
+      if is_uvs "$mode" && ! alive uvs; then status="FAIL:uvs exited"; fi
     fi
     set -e
     mode_down
@@ -189,7 +226,7 @@ measure() {
         z = ("delivered" in v) ? v["delivered"]+0 : v["value"]+0; exit !(z==0) }'; then status="FAIL:zero"; fi
     fo=$(acct "$tag" foreign 2>/dev/null || true); cpu=$(acct "$tag" cpu 2>/dev/null || true)
     log "$mode $load run $run: $status $kv | $cpu"
-    if [ "$status" != ok ] && [ "$mode" = uvs ]; then
+    if [ "$status" != ok ] && is_uvs "$mode"; then
       log "uvs log (last 15 lines of $RUN/uvs.log):"; tail -n 15 "$RUN/uvs.log" >&2 || true
     fi
     if [ "$status" = ok ] && [ -n "$fo" ] && [ "${fo%.*}" -gt "$FOREIGN_MAX" ] && [ $attempt -lt "$MAX_ATTEMPTS" ]; then
@@ -214,9 +251,11 @@ elapsed=$((SECONDS - t_start))
 {
   echo "# uvs side by side: $(date -u +'%Y-%m-%d %H:%M UTC')"
   echo
-  echo "\`$(printf '%s ' "DUR=$DUR" "RUNS=$RUNS" "MODES=\"$MODES\"" "LOADS=\"$LOADS\"")bench/run.sh\` ($((elapsed / 60)) min $((elapsed % 60)) s)"
+  echo "\`$(printf '%s ' "DUR=$DUR" "RUNS=$RUNS" "MODES=\"$MODES\"" "LOADS=\"$LOADS\"" "METHOD_LOADS=\"$METHOD_LOADS\"" "TUN_TYPE=$TUN_TYPE")bench/run.sh\` ($((elapsed / 60)) min $((elapsed % 60)) s)"
   echo
-  awk -F'\t' -v modes="$MODES" -v loads="$LOADS" -v fmax="$FOREIGN_MAX" -v fixed="$FIXED_RATE" -f "$ROOT/bench/report.awk" "$TSV"
+  awk -F'\t' -v modes="$MODES" -v loads="$LOADS" -v fmax="$FOREIGN_MAX" -v fixed="$FIXED_RATE" -v tuntype="$TUN_TYPE" \
+    -f "$ROOT/bench/report.awk" "$TSV"
+  if [ -n "$SKIPPED" ]; then echo; echo "Not measured:"; echo; printf '%s' "$SKIPPED"; fi
   echo
   echo "uvs: $UVS_REV. Machine: $(nproc) × $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), Linux $(uname -r);" \
     "$(haproxy -v 2>/dev/null | awk 'NR==1{print "HAProxy", $3}'), nginx $(nginx -v 2>&1 | sed 's#.*/##'), $(wrk -v 2>&1 | awk 'NR==1{print "wrk", $2}')," \
@@ -233,7 +272,7 @@ elapsed=$((SECONDS - t_start))
     echo "## Failures"
     echo
     awk -F'\t' '$4 ~ /^FAIL/ { printf "- %s %s run %s: %s\n", $1, $2, $3, $4 }' "$TSV"
-    if awk -F'\t' '$1=="uvs" && $4 ~ /^FAIL/ {f=1} END{exit !f}' "$TSV"; then
+    if awk -F'\t' '$1 ~ /^uvs/ && $4 ~ /^FAIL/ {f=1} END{exit !f}' "$TSV"; then
       echo
       echo "uvs log ($RUN/uvs.log, last 40 lines):"
       echo

@@ -121,6 +121,13 @@ func newNATTopo(t *testing.T) *natTopo {
 // test owns it: in the foreground, stopped and waited for at cleanup.
 func startNginx(t *testing.T, dir, ns string, i int) {
 	t.Helper()
+	startNginxOn(t, dir, ns, i, 8080)
+}
+
+// startNginxOn is startNginx on another port (DR and TUN cannot map ports: the real servers
+// listen on the VIP's).
+func startNginxOn(t *testing.T, dir, ns string, i, port int) {
+	t.Helper()
 	nconf := filepath.Join(dir, fmt.Sprintf("rs%d.conf", i))
 	os.WriteFile(nconf, []byte(fmt.Sprintf(`worker_processes 1;
 daemon off;
@@ -130,9 +137,9 @@ events {}
 http {
   access_log off;
   keepalive_timeout 120s;
-  server { listen 8080; location / { return 200 "rs%[2]d\n"; } }
+  server { listen %[3]d; location / { return 200 "rs%[2]d\n"; } }
 }
-`, dir, i)), 0o644)
+`, dir, i, port)), 0o644)
 	web := exec.Command("ip", "netns", "exec", ns, "nginx", "-c", nconf)
 	if err := web.Start(); err != nil {
 		t.Fatalf("nginx: %v", err)
@@ -324,4 +331,189 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// segTopo is the topology of the DR and TUN end-to-end tests: one L2 segment, a Linux bridge
+// br0 in namespace sw with a veth to each of the client, uvs and the real servers, all in
+// 10.77.3.0/24, as direct routing needs (the real servers directly connected to uvs):
+//
+//	cli eth0 10.77.3.2  ── p-cli ┐
+//	lb  l0   (uvs's)    ── p-lb  ├ [sw: br0]
+//	rs1 eth0 10.77.3.11 ── p-rs1 │
+//	rs2 eth0 10.77.3.12 ── p-rs2 ┘
+//
+// The kernel holds no address on l0 (uvs takes it whole), and IPv6 is off on it.
+type segTopo struct {
+	*nsEnv
+	cli, lb, sw string
+	rs          []string
+}
+
+func newSegTopo(t *testing.T) *segTopo {
+	t.Helper()
+	e := newNSEnv(t)
+	n := &segTopo{nsEnv: e, cli: e.netns("c"), lb: e.netns("l"), sw: e.netns("s"), rs: []string{e.netns("r1"), e.netns("r2")}}
+	e.in(n.sw, "ip", "link", "add", "br0", "type", "bridge", "forward_delay", "0", "stp_state", "0")
+	e.link(n.cli, "eth0", n.sw, "p-cli")
+	e.link(n.lb, "l0", n.sw, "p-lb")
+	e.link(n.rs[0], "eth0", n.sw, "p-rs1")
+	e.link(n.rs[1], "eth0", n.sw, "p-rs2")
+	for _, p := range []string{"p-cli", "p-lb", "p-rs1", "p-rs2"} {
+		e.in(n.sw, "ip", "link", "set", p, "master", "br0", "up")
+	}
+	e.in(n.sw, "ip", "link", "set", "br0", "up")
+	e.in(n.lb, "sysctl", "-qw", "net.ipv6.conf.l0.disable_ipv6=1")
+	e.in(n.lb, "ip", "link", "set", "l0", "up")
+	e.in(n.cli, "ip", "addr", "add", "10.77.3.2/24", "dev", "eth0")
+	e.in(n.cli, "ip", "link", "set", "eth0", "up")
+	for i, r := range n.rs {
+		e.in(r, "ip", "addr", "add", fmt.Sprintf("10.77.3.%d/24", 11+i), "dev", "eth0")
+		e.in(r, "ip", "link", "set", "eth0", "up")
+		e.in(r, "ip", "link", "set", "lo", "up")
+	}
+	return n
+}
+
+// mac returns the MAC address of interface dev in namespace ns.
+func (e *nsEnv) mac(ns, dev string) string {
+	e.t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", ns, "cat", "/sys/class/net/"+dev+"/address").Output()
+	if err != nil {
+		e.t.Fatalf("MAC of %s in %s: %v", dev, ns, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// holdVIP makes a Linux real server of DR (or TUN) out of namespace ns: the VIP on lo, and
+// the ARP sysctls of the LVS-DR howtos, so that it never answers ARP for the VIP
+// (arp_ignore=1: only for addresses of the interface asked on) nor uses it as the source of
+// its own ARP requests (arp_announce=2).
+func (e *nsEnv) holdVIP(ns, vip string) {
+	e.t.Helper()
+	for _, dev := range []string{"all", "eth0"} {
+		e.in(ns, "sysctl", "-qw", "net.ipv4.conf."+dev+".arp_ignore=1", "net.ipv4.conf."+dev+".arp_announce=2")
+	}
+	e.in(ns, "ip", "addr", "add", vip+"/32", "dev", "lo")
+}
+
+// capture is a running dumpcap (Wireshark's capture engine) writing what crosses one
+// interface to a pcapng file; read stops it and decodes the file with tshark.
+type capture struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	file   string
+	exited chan error
+	frames []capFrame
+	done   bool
+}
+
+// capFrame is one captured TCP frame: its Ethernet addresses, the addresses of its innermost
+// IP header and of its outermost (the same but for an encapsulated packet), and its TCP ports.
+type capFrame struct {
+	ethSrc, ethDst, ipSrc, ipDst string
+	outerSrc, outerDst           string
+	sport, dport                 int
+}
+
+// startCapture captures on dev in namespace ns what the BPF filter takes, for at most two
+// minutes, and returns once dumpcap is capturing. It is stopped at cleanup at the latest.
+func startCapture(t *testing.T, dir, ns, dev, filter string) *capture {
+	t.Helper()
+	c := &capture{t: t, file: filepath.Join(dir, ns+"-"+dev+".pcapng"), exited: make(chan error, 1)}
+	c.cmd = exec.Command("ip", "netns", "exec", ns, "dumpcap", "-q", "-i", dev, "-f", filter, "-w", c.file, "-a", "duration:120")
+	errf, err := os.Create(c.file + ".log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Stdout, c.cmd.Stderr = errf, errf
+	if err := c.cmd.Start(); err != nil {
+		t.Fatalf("dumpcap: %v", err)
+	}
+	errf.Close()
+	go func() { c.exited <- c.cmd.Wait() }()
+	t.Cleanup(func() { c.stop() })
+	// dumpcap writes the file's header once the interface is open and filtered
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if fi, err := os.Stat(c.file); err == nil && fi.Size() > 0 {
+			return c
+		}
+		select {
+		case err := <-c.exited:
+			c.exited <- err
+			log, _ := os.ReadFile(c.file + ".log")
+			t.Fatalf("dumpcap on %s in %s exited: %v\n%s", dev, ns, err, log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dumpcap on %s in %s did not start capturing within 10 s", dev, ns)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop ends the capture (SIGINT, as at a terminal; SIGKILL after 5 s).
+func (c *capture) stop() {
+	if c.done {
+		return
+	}
+	c.done = true
+	c.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-c.exited:
+		c.exited <- err
+	case <-time.After(5 * time.Second):
+		c.cmd.Process.Kill()
+	}
+}
+
+// settle waits until the captures have written nothing for 1.5 s (10 s at most), then stops
+// them. libpcap hands dumpcap frames a block at a time, and the kernel closes a block that is
+// not full only after a timeout (about 0.7 s here): a capture stopped as soon as the traffic
+// ends misses its last frames, often all of them.
+func settle(caps ...*capture) {
+	size := make([]int64, len(caps))
+	quiet := time.Now()
+	for deadline := quiet.Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for i, c := range caps {
+			if fi, err := os.Stat(c.file); err == nil && fi.Size() != size[i] {
+				size[i], quiet = fi.Size(), time.Now()
+			}
+		}
+		if time.Since(quiet) >= 1500*time.Millisecond {
+			break
+		}
+	}
+	for _, c := range caps {
+		c.stop()
+	}
+}
+
+// read stops the capture (settle first, unless it is stopped already) and returns its TCP
+// frames.
+func (c *capture) read() []capFrame {
+	c.t.Helper()
+	if !c.done {
+		settle(c)
+	}
+	// tshark joins the values of a field found more than once (the IP headers of an
+	// encapsulated packet) with commas, outermost first
+	out, err := exec.Command("tshark", "-r", c.file, "-Y", "tcp", "-T", "fields", "-E", "separator=/t",
+		"-e", "eth.src", "-e", "eth.dst", "-e", "ip.src", "-e", "ip.dst", "-e", "tcp.srcport", "-e", "tcp.dstport").Output()
+	if err != nil {
+		c.t.Fatalf("tshark -r %s: %v", c.file, err)
+	}
+	c.frames = c.frames[:0]
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(l, "\t")
+		if len(f) != 6 {
+			continue
+		}
+		src, dst := strings.Split(f[2], ","), strings.Split(f[3], ",")
+		fr := capFrame{ethSrc: f[0], ethDst: f[1], outerSrc: src[0], outerDst: dst[0], ipSrc: src[len(src)-1], ipDst: dst[len(dst)-1]}
+		fmt.Sscan(f[4], &fr.sport)
+		fmt.Sscan(f[5], &fr.dport)
+		c.frames = append(c.frames, fr)
+	}
+	return c.frames
 }
