@@ -92,7 +92,7 @@ func TestLabRefusals(t *testing.T) {
 		{[]string{"lab", "frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"lab", "run", bad}, bad + `:3:1: nodes.x.kind: unknown kind "router"`},
 		{[]string{"lab", "run", "no-such.toml"}, "no such file"},
-		{[]string{"lab", "run", "../../examples/lab/lvs-dr.toml"}, "requires dr (direct routing (lb_kind DR)), vrrp"},
+		{[]string{"lab", "run", "../../examples/lab/lvs-dr.toml"}, "requires vrrp (VRRP failover)"},
 		{[]string{"lab", "check", bad}, "unknown kind"},
 	} {
 		var out, errb bytes.Buffer
