@@ -57,9 +57,13 @@ type Route struct {
 	Via    netip.Addr
 }
 
-// Service is one [[virtual_server]], in the engine's own terms.
+// Service is one [[virtual_server]], in the engine's own terms, with its health checking.
 type Service struct {
 	lb.ServiceConfig
+	Health ServiceHealth
+	// ServerHealth is the health checking of each of Servers, in the same order. The sorry
+	// server is not checked, as in keepalived.
+	ServerHealth []ServerHealth
 
 	key    string   // "virtual_server[i]", for messages
 	locals []string // the key of each of LocalAddrs

@@ -67,6 +67,8 @@ func randomConfig(r *rand.Rand) string {
 		b.WriteString(maybe(0.1, "ops = true\n"))
 		b.WriteString(maybe(0.3, fmt.Sprintf("local_addresses = [%s]\n", pick(`"10.0.0.2"`, `"10.0.0.2"`, `"10.0.0.1"`, `"2001:db8::2"`, `"192.168.1.2", "10.0.0.2"`))))
 		b.WriteString(maybe(0.1, fmt.Sprintf("local_ports = %q\n", pick("2000-3000", "2000-3000", "3000-2000"))))
+		b.WriteString(maybe(0.1, fmt.Sprintf("quorum = %s\nhysteresis = %s\n", pick("1", "1", "2", "100"), pick("0", "0", "1"))))
+		b.WriteString(maybe(0.1, fmt.Sprintf("delay_loop = %s\nretry = %s\n", pick("6", "0.5"), pick("0", "3"))))
 		if r.IntN(5) == 0 {
 			fmt.Fprintf(&b, "[virtual_server.sorry_server]\naddress = %q\n%s", pick("192.168.1.99", "192.168.1.99:8080", "10.0.0.99"),
 				maybe(0.3, fmt.Sprintf("lb_kind = %q\n", pick("NAT", "DR", "TUN", "FNAT"))))
@@ -77,6 +79,12 @@ func randomConfig(r *rand.Rand) string {
 			b.WriteString(maybe(0.2, fmt.Sprintf("lb_kind = %q\n", pick("NAT", "DR", "TUN", "FNAT"))))
 			b.WriteString(maybe(0.3, fmt.Sprintf("weight = %s\n", pick("0", "1", "100"))))
 			b.WriteString(maybe(0.15, fmt.Sprintf("uthreshold = %s\nlthreshold = %s\n", pick("10", "100"), pick("5", "50"))))
+			if r.IntN(4) == 0 { // health checks change nothing the engine sees, but must not break parsing
+				fmt.Fprintf(&b, "[[virtual_server.real_server.%s]]\n", pick("tcp_check", "udp_check", "dns_check", "ping_check"))
+				b.WriteString(maybe(0.3, fmt.Sprintf("connect_port = %s\n", pick("80", "53"))))
+				b.WriteString(maybe(0.2, fmt.Sprintf("bindto = %q\n", pick("10.0.0.2", "192.168.1.2", "2001:db8::2", "10.0.0.9"))))
+				b.WriteString(maybe(0.2, fmt.Sprintf("delay_loop = %s\n", pick("6", "0.5", "0.5", "0"))))
+			}
 		}
 	}
 	for m := range 3 {

@@ -18,6 +18,7 @@ type draft struct {
 	key     string // "virtual_server[i].real_server[j]"
 	portSet bool   // the address had a nonzero port
 	tun     tunnelKeys
+	health  serverDraft
 }
 
 // method is the server's effective forwarding method in a service whose default is def.
@@ -39,6 +40,7 @@ func (p *parser) server(t *table, sorry bool, tun tunnelKeys) (draft, bool) {
 	weight, hasWeight := t.Integer("weight", 0, maxWeight)
 	upper, hasUpper := t.Integer("uthreshold", 0, math.MaxUint32)
 	lower, hasLower := t.Integer("lthreshold", 0, math.MaxUint32)
+	d.health = p.serverHealth(t, sorry)
 	t.Done()
 
 	if sorry {

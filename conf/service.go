@@ -23,8 +23,12 @@ func (p *parser) service(c *Config, t *table) {
 		}
 	}
 	tun := p.tunnel(t, tunnelKeys{})
+	var hkeys healthKeys
+	var inhibit opt[bool]
+	s.Health, hkeys, inhibit = p.serviceHealth(t)
 	var servers []draft
-	for _, rt := range t.Subs("real_server") {
+	realServers := t.Subs("real_server")
+	for _, rt := range realServers {
 		if d, ok := p.server(rt, false, tun); ok {
 			servers = append(servers, d)
 		}
@@ -62,8 +66,10 @@ func (p *parser) service(c *Config, t *table) {
 	for i := range servers {
 		if p.placeServer(c, &s, &servers[i], fam, seen) {
 			sc.Servers = append(sc.Servers, servers[i].ServerConfig)
+			s.ServerHealth = append(s.ServerHealth, p.placeHealth(c, &s, &servers[i], hkeys, inhibit))
 		}
 	}
+	p.checkQuorum(t, &s, len(sc.Servers) == len(realServers))
 	if sorry != nil {
 		if p.placeServer(c, &s, sorry, fam, seen) {
 			sc.Sorry = &sorry.ServerConfig

@@ -17,8 +17,22 @@ type parser struct {
 
 func newParser(file string, src []byte) *parser {
 	p := &parser{file: file}
+	pos := tomlpos.Locate(src)
+	// Locate records the elements of an array of tables ([[a.b]]: "a[0].b[0]") but not the
+	// array itself; an error about the array (an unknown [[a.b]]) belongs at its first header.
+	var arrays []string
+	for k := range pos.Keys {
+		if base, ok := strings.CutSuffix(k, "[0]"); ok {
+			if _, has := pos.Keys[base]; !has {
+				arrays = append(arrays, base)
+			}
+		}
+	}
+	for _, base := range arrays {
+		pos.Keys[base] = pos.Keys[base+"[0]"]
+	}
 	p.Reader = &tomlpos.Reader{
-		Pos:  tomlpos.Locate(src),
+		Pos:  pos,
 		Hint: hint,
 		Report: func(key string, pos Pos, msg string) {
 			p.errs = append(p.errs, &Error{File: p.file, Line: pos.Line, Col: pos.Col, Key: key, Msg: msg})
@@ -53,12 +67,27 @@ func hint(k string) string {
 		return "the forwarding method is lb_kind"
 	case "persistent", "persistence":
 		return "persistence is persistence_timeout"
-	case "delay_loop", "inhibit_on_failure", "connect_timeout", "connect_port", "retry",
-		"nb_get_retry", "delay_before_retry", "notify_up", "notify_down", "TCP_CHECK",
-		"HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", "UDP_CHECK", "SMTP_CHECK",
-		"BFD_CHECK", "PING_CHECK", "alpha", "omega", "quorum", "hysteresis", "virtualhost",
-		"sorry_server_inhibit", "ha_suspend":
-		return "health checks are not configurable yet"
+	case "nb_get_retry":
+		return "nb_get_retry, deprecated in keepalived, is retry"
+	case "TCP_CHECK", "HTTP_GET", "SSL_GET", "UDP_CHECK", "DNS_CHECK", "PING_CHECK", "MISC_CHECK",
+		"FILE_CHECK":
+		return "checkers are written in lower case: " + strings.ToLower(k)
+	case "SMTP_CHECK", "smtp_check", "BFD_CHECK", "bfd_check":
+		return strings.ToUpper(k) + " is not supported"
+	case "track_file":
+		return "a file_check names its file itself: file"
+	case "inter", "interval":
+		return "the interval between checks is delay_loop"
+	case "http_protocol", "fast_recovery", "regex", "regex_no_match", "regex_options",
+		"regex_stack", "regex_min_offset", "regex_max_offset", "tls_compliant",
+		"log_all_failures", "bind_if", "min_reply_length", "max_reply_length", "smtp_alert",
+		"snmp_name", "ha_suspend", "helo_name":
+		return "keepalived's " + k + " is not supported"
+	case "digest", "status_code":
+		return "it belongs in a url of an http_get or ssl_get ([[virtual_server.real_server.http_get.url]])"
+	case "url", "enable_sni", "sni_name", "payload", "require_reply", "misc_path", "misc_timeout",
+		"misc_dynamic", "connect_ip", "connect_port", "bindto", "bind_port":
+		return "it belongs in a checker, like [[virtual_server.real_server." + string(checkKeys[k][0]) + "]]"
 	}
 	return ""
 }
