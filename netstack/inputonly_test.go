@@ -130,7 +130,9 @@ func TestTUNSegmentsGSOSuperFrames(t *testing.T) {
 	if !bytes.Equal(got, payload) {
 		t.Fatal("the segments do not carry the payload in order")
 	}
-	if s := r.dp.Stats(); s.Ports[0].Segmented != 1 || s.Ports[0].Dropped != 0 {
+	// The loop publishes its counters after writing the batch: wait for them.
+	s := waitStats(t, r.dp, "one super-frame segmented", func(s Stats) bool { return s.Ports[0].Segmented == 1 })
+	if s.Ports[0].Dropped != 0 || s.Ports[0].Forwarded != 2 {
 		t.Errorf("client port %+v", s.Ports[0])
 	}
 }
