@@ -21,6 +21,8 @@ commands:
   realserver  terminate the balancer's IPIP/GUE tunnels on a real server whose kernel cannot:
             uvs realserver --vip ADDR [--vip ADDR ...] [--tun-type ipip|gue|both]
             [--gue-port N] [--device NAME] [--log-level LEVEL]
+  genhash   print the MD5 digest of a web page for an HTTP_GET check, as keepalived's genhash:
+            uvs genhash -s ADDRESS -p PORT -u PATH [-S] [-V VIRTUALHOST] [-v]
   version   print the version
 `
 
@@ -46,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runLab(args[1:], stdout, stderr)
 	case "realserver":
 		return runRealserver(args[1:], stdout, stderr)
+	case "genhash":
+		return runGenhash(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "uvs", version)
 		return 0
