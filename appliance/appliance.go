@@ -20,6 +20,7 @@ import (
 
 	"github.com/uvs-lb/uvs/conf"
 	"github.com/uvs-lb/uvs/dr"
+	"github.com/uvs-lb/uvs/health"
 	"github.com/uvs-lb/uvs/lb"
 	"github.com/uvs-lb/uvs/nat"
 	"github.com/uvs-lb/uvs/netstack"
@@ -46,6 +47,7 @@ type Appliance struct {
 	engine *lb.Engine
 	host   *netstack.Host
 	dp     *netstack.Dataplane
+	health *checking
 
 	mu   sync.Mutex // serialises Reload
 	cfg  *conf.Config
@@ -106,7 +108,10 @@ func New(o Options) (a *Appliance, err error) {
 	}
 	timeouts := cfg.Timeouts()
 	engine := lb.New(lb.Options{Clock: o.Clock, Capacity: cfg.Capacity(), Timeouts: &timeouts})
-	if err := engine.Apply(cfg.Engine()); err != nil {
+	// Probes leave from the appliance's own addresses: the host kernel may not be on those
+	// networks at all.
+	chk := newChecking(o.Log, health.Stack(host), engine.Apply)
+	if err := chk.set(cfg); err != nil {
 		return nil, fmt.Errorf("appliance: %w", err)
 	}
 	f := nat.New()
@@ -119,7 +124,7 @@ func New(o Options) (a *Appliance, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("appliance: %w", err)
 	}
-	a = &Appliance{log: o.Log, engine: engine, host: host, dp: dp, cfg: cfg, vips: map[netip.Addr]bool{}}
+	a = &Appliance{log: o.Log, engine: engine, host: host, dp: dp, health: chk, cfg: cfg, vips: map[netip.Addr]bool{}}
 	for _, v := range vipsOf(cfg) {
 		if err := host.AddVIP(v); err != nil {
 			dp.Close()
@@ -176,6 +181,11 @@ func (a *Appliance) Start(ctx context.Context) error {
 		a.engine.Close()
 		return fmt.Errorf("appliance: %w", err)
 	}
+	if err := a.health.start(ctx); err != nil {
+		a.dp.Close()
+		a.engine.Close()
+		return fmt.Errorf("appliance: %w", err)
+	}
 	ev := a.log.Info()
 	for _, ifc := range a.cfg.Interfaces {
 		ev = ev.Str("interface."+ifc.Name, fmt.Sprint(ifc.Addresses))
@@ -193,7 +203,7 @@ func (a *Appliance) Reload(cfg *conf.Config) error {
 	if !reflect.DeepEqual(a.cfg.Interfaces, cfg.Interfaces) {
 		return errors.New("appliance: reload: interfaces changed; that needs a restart")
 	}
-	if err := a.engine.Apply(cfg.Engine()); err != nil {
+	if err := a.health.set(cfg); err != nil {
 		return fmt.Errorf("appliance: reload: %w", err)
 	}
 	a.engine.Conns().SetTimeouts(cfg.Timeouts())
@@ -233,8 +243,18 @@ func (a *Appliance) Host() *netstack.Host { return a.host }
 // Stats returns the dataplane's counters.
 func (a *Appliance) Stats() netstack.Stats { return a.dp.Stats() }
 
-// Close stops the dataplane (which closes the ports and the host) and the engine, and waits.
+// Health returns the health-check counters: the appliance's (servers and quorums up and down,
+// scripts) and the Monitor's (checks run and failed, per checker).
+func (a *Appliance) Health() (HealthCounts, health.Stats) { return a.health.counters() }
+
+// Alive reports each checked real server's state, by virtual server and server as keepalived
+// names them ("[10.0.0.1]:tcp:80" → "[192.168.1.20]:tcp:80" → true).
+func (a *Appliance) Alive() map[string]map[string]bool { return a.health.alive() }
+
+// Close stops the health checks (running omega's scripts), the dataplane (which closes the
+// ports and the host) and the engine, and waits.
 func (a *Appliance) Close() error {
+	a.health.close()
 	err := a.dp.Close()
 	a.engine.Close()
 	return err
