@@ -41,10 +41,10 @@ func TestForwardRewritesMACsAndStripsVLAN(t *testing.T) {
 	if e := packet.Ethernet(f); e.Dst() != macClient || e.Src() != macLB0 || !packettest.VerifyChecksums(f) {
 		t.Errorf("reply %x → %x, checksums right: %v", e.Src(), e.Dst(), packettest.VerifyChecksums(f))
 	}
-	s := r.dp.Stats()
-	if s.Ports[0].Forwarded != 1 || s.Ports[1].Forwarded != 1 || s.Ports[0].TxFrames == 0 || s.Ports[1].TxFrames != 1 {
-		t.Errorf("port counters %+v", s.Ports)
-	}
+	// The loops publish their counters after writing a batch: wait for both.
+	waitStats(t, r.dp, "port counters", func(s Stats) bool {
+		return s.Ports[0].Forwarded == 1 && s.Ports[1].Forwarded == 1 && s.Ports[0].TxFrames != 0 && s.Ports[1].TxFrames == 1
+	})
 }
 
 func TestUnresolvedNextHopIsDroppedThenResolved(t *testing.T) {
@@ -72,10 +72,7 @@ func TestRejectAnswersWithPortUnreachable(t *testing.T) {
 	if p.Inner.Key.SrcPort != rawClient.Port() || p.Inner.Key.DstPort != rawVIP.Port() || !packettest.VerifyChecksums(f) {
 		t.Errorf("quote %+v, checksums right: %v", p.Inner.Key, packettest.VerifyChecksums(f))
 	}
-	s := r.dp.Stats()
-	if s.Ports[0].Rejected != 1 || s.Ports[0].Dropped != 0 {
-		t.Errorf("port 0: %+v", s.Ports[0])
-	}
+	waitStats(t, r.dp, "one rejected, none dropped", func(s Stats) bool { return s.Ports[0].Rejected == 1 && s.Ports[0].Dropped == 0 })
 }
 
 func TestExpiringTTLGetsTimeExceeded(t *testing.T) {
@@ -85,9 +82,7 @@ func TestExpiringTTLGetsTimeExceeded(t *testing.T) {
 	r.client.send(t, syn.Build())
 	r.client.expect(t, "time exceeded from the appliance's address",
 		isICMP(lbInside.Addr(), rawClient.Addr(), packet.ICMPv4TimeExceeded, 0))
-	if s := r.dp.Stats(); s.Drops[lb.DropTTLExceeded] != 1 || s.Ports[0].Dropped != 1 {
-		t.Errorf("drops %v, port 0 %+v", s.Drops, s.Ports[0])
-	}
+	waitStats(t, r.dp, "one ttl_exceeded drop", func(s Stats) bool { return s.Drops[lb.DropTTLExceeded] == 1 && s.Ports[0].Dropped == 1 })
 }
 
 func TestFrameForAnotherMACIsNotForwarded(t *testing.T) {

@@ -89,9 +89,7 @@ func TestSYNToVIPOnNoServiceGetsRST(t *testing.T) {
 	if p.TCPFlags&packet.TCPRst == 0 {
 		t.Errorf("answer has flags %#x, want RST", p.TCPFlags)
 	}
-	if s := r.dp.Stats(); s.Ports[0].Passed == 0 {
-		t.Errorf("the SYN was not passed to the host: %+v", s.Ports[0])
-	}
+	waitStats(t, r.dp, "the SYN passed to the host", func(s Stats) bool { return s.Ports[0].Passed != 0 })
 }
 
 func TestUDPToVIPOnNoServiceGetsPortUnreachable(t *testing.T) {
