@@ -69,6 +69,25 @@
 // package does not import). Host.Stats counts what the filters dropped and rewrote. Neither
 // costs anything on a NIC that does not use it, and neither allocates.
 //
+// # Protocols beside the stack, and further MACs
+//
+// The host carries protocols gVisor does not know, VRRP (IP protocol 112) first, without
+// a raw socket. HandleProtocol registers a handler for an IP protocol: the link takes the
+// protocol's packets off the receive path, after the ingress hook and hidden-address filter
+// and before the stack, which would answer them with ICMP protocol unreachable, and hands
+// them, parsed, to the handler in the receiving goroutine (which must copy what it keeps).
+// SendIP builds an IPv4 or IPv6 packet around a payload, with the TTL asked for, and writes
+// it to the NIC's port as the stack does: to the group's MAC for multicast, else to the next
+// hop's MAC from the neighbor snapshot (starting resolution and returning ErrUnresolved while
+// it is unknown). Every NIC has an IPv6 link-local address (LinkLocal): the configured one,
+// or one made from the port's MAC, which the stack answers neighbor solicitations for.
+//
+// AddMAC makes a NIC accept frames to a further unicast MAC (a VRRP virtual MAC): the loops
+// forward and pass them as frames to the port's MAC, at no cost to frames to the port's MAC.
+// SetVIPMAC gives an address such a MAC: the link rewrites the stack's ARP and neighbor
+// discovery for it and the Ethernet source of what it sends from it, and the host announces
+// it at that MAC; AnnounceFrom announces at a MAC chosen at the call.
+//
 // # Ports own their interfaces
 //
 // A port takes its interface whole: the kernel must hold no address on it, or the kernel and

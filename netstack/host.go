@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -35,12 +36,17 @@ type Host struct {
 	routes *routeTable
 	neigh  *Neighbors
 
+	protos atomic.Pointer[protoTable] // HandleProtocol's handlers; nil when there is none
+	ipID   atomic.Uint32              // the identification of SendIP's IPv4 packets
+
 	mu      sync.Mutex
 	state   hostState
-	stack   *stack.Stack       // from Start on
-	vips    map[netip.Addr]int // VIP → NIC index
-	cancel  context.CancelFunc // stops the host's goroutines
-	stopCtx func() bool        // unregisters the port closing tied to Start's context
+	stack   *stack.Stack           // from Start on
+	vips    map[netip.Addr]int     // VIP → NIC index
+	macs    [][][6]byte            // by NIC: the further MACs it accepts (AddMAC)
+	vipMACs map[netip.Addr][6]byte // addresses with a MAC of their own (SetVIPMAC)
+	cancel  context.CancelFunc     // stops the host's goroutines
+	stopCtx func() bool            // unregisters the port closing tied to Start's context
 	wg      sync.WaitGroup
 
 	closePorts sync.Once
@@ -67,9 +73,12 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		cfg.ResolveEvery = defaultResolveEvery
 	}
 	cfg.NICs = append([]NICConfig(nil), cfg.NICs...)
-	h := &Host{cfg: cfg, routes: routes, neigh: newNeighbors(len(cfg.NICs)), vips: make(map[netip.Addr]int)}
+	h := &Host{cfg: cfg, routes: routes, neigh: newNeighbors(len(cfg.NICs)), vips: make(map[netip.Addr]int),
+		macs: make([][][6]byte, len(cfg.NICs)), vipMACs: make(map[netip.Addr][6]byte)}
 	for i := range cfg.NICs {
-		h.links = append(h.links, newLink(&cfg.NICs[i]))
+		l := newLink(&cfg.NICs[i])
+		l.nic, l.protos = i, &h.protos
+		h.links = append(h.links, l)
 	}
 	return h, nil
 }
@@ -134,6 +143,13 @@ func (h *Host) buildStack() (*stack.Stack, error) {
 		for _, p := range h.cfg.NICs[i].Addrs {
 			if err := addAddress(s, i, p.Addr(), p.Bits(), stack.CanBePrimaryEndpoint); err != nil {
 				return fail(fmt.Errorf("%s: %w", name, err))
+			}
+		}
+		// Every IPv6 link has a link-local address (RFC 4291 2.1): VRRP and NDP speak from
+		// it. A NIC configured with none gets the one its MAC makes (LinkLocal).
+		if ll, configured := h.linkLocal(i); !configured {
+			if err := addAddress(s, i, ll, 64, stack.CanBePrimaryEndpoint); err != nil {
+				return fail(fmt.Errorf("%s: link-local: %w", name, err))
 			}
 		}
 		// A hidden address is one address, never a source the stack picks by itself; the

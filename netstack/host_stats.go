@@ -17,8 +17,15 @@ type NICStats struct {
 	// HiddenRewritten counts the host's ARP requests and neighbor solicitations whose sender
 	// was a hidden address, sent from the NIC's own address instead.
 	HiddenRewritten uint64
-	// TxDropped counts the host's frames the port refused.
+	// TxDropped counts the host's frames the port refused (SendIP's too).
 	TxDropped uint64
+	// ProtocolHandled counts the received packets given to a protocol handler
+	// (Host.HandleProtocol); ProtocolDropped those of a handled protocol dropped instead
+	// (fragments, bad IPv4 header checksums, frames to another MAC).
+	ProtocolHandled, ProtocolDropped uint64
+	// MACRewritten counts the host's frames sent with the MAC of the address they are from
+	// or for (Host.SetVIPMAC) rather than the port's.
+	MACRewritten uint64
 }
 
 // Stats returns the host's counters. It may be called at any time, before Start and after
@@ -32,6 +39,9 @@ func (h *Host) Stats() HostStats {
 			HiddenDropped:   l.hiddenDropped.Load(),
 			HiddenRewritten: l.hiddenRewritten.Load(),
 			TxDropped:       l.txDropped.Load(),
+			ProtocolHandled: l.protoHandled.Load(),
+			ProtocolDropped: l.protoDropped.Load(),
+			MACRewritten:    l.macRewritten.Load(),
 		}
 	}
 	return s

@@ -19,7 +19,9 @@ import (
 // goroutine that sends it.
 type link struct {
 	port     port.Port
+	nic      int // the NIC's index
 	addr     tcpip.LinkAddress
+	mac      [6]byte // addr
 	mtu      atomic.Uint32
 	headroom int // the port's; a zero virtio-net header sits there on ports that use one
 
@@ -28,6 +30,11 @@ type link struct {
 	ingress func(frame []byte) []byte
 	hidden  *hiddenAddrs
 
+	// protos are the host's protocol handlers (proto.go); macs the NIC's further MACs
+	// (mac.go), nil when it has none.
+	protos *atomic.Pointer[protoTable]
+	macs   atomic.Pointer[linkMACs]
+
 	dispatcher atomic.Pointer[dispatcher] // nil until the NIC is attached, and after it is removed
 	frames     sync.Pool                  // *txFrames
 
@@ -35,6 +42,9 @@ type link struct {
 	ingressDropped  atomic.Uint64 // received frames ingress dropped
 	hiddenDropped   atomic.Uint64 // received ARP requests / NS for a hidden address
 	hiddenRewritten atomic.Uint64 // sent ARP requests / NS whose hidden sender was replaced
+	protoHandled    atomic.Uint64 // received packets given to a protocol handler
+	protoDropped    atomic.Uint64 // received packets of a handled protocol dropped
+	macRewritten    atomic.Uint64 // sent frames given an address's own MAC (SetVIPMAC)
 }
 
 type dispatcher struct{ stack.NetworkDispatcher }
@@ -50,16 +60,17 @@ var _ stack.LinkEndpoint = (*link)(nil)
 
 func newLink(n *NICConfig) *link {
 	p := n.Port
-	l := &link{port: p, addr: tcpip.LinkAddress(p.HardwareAddr()), headroom: p.Headroom(),
-		ingress: n.Ingress, hidden: newHiddenAddrs(n)}
+	l := &link{port: p, addr: tcpip.LinkAddress(p.HardwareAddr()), mac: [6]byte(p.HardwareAddr()),
+		headroom: p.Headroom(), ingress: n.Ingress, hidden: newHiddenAddrs(n)}
 	l.mtu.Store(uint32(p.MTU()))
 	l.frames.New = func() any { return new(txFrames) }
 	return l
 }
 
 // deliver hands one Ethernet frame to the stack, after the NIC's ingress hook and hidden
-// address filter. The frame is copied: the caller's buffer is reused as soon as this
-// returns (the ingress hook may have rewritten it in place).
+// address filter, unless a protocol handler takes it (proto.go). The frame is copied: the
+// caller's buffer is reused as soon as this returns (the ingress hook may have rewritten it
+// in place).
 func (l *link) deliver(frame []byte) {
 	d := l.dispatcher.Load()
 	if d == nil {
@@ -67,6 +78,11 @@ func (l *link) deliver(frame []byte) {
 	}
 	if frame = l.admit(frame); len(frame) < header.EthernetMinimumSize {
 		return
+	}
+	if l.protos != nil {
+		if t := l.protos.Load(); t != nil && l.divert(t, frame) {
+			return
+		}
 	}
 	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(frame)})
 	defer pkt.DecRef()
@@ -79,7 +95,7 @@ func (l *link) deliver(frame []byte) {
 		pkt.PktType = tcpip.PacketBroadcast
 	case header.IsMulticastEthernetAddress(dst):
 		pkt.PktType = tcpip.PacketMulticast
-	case dst == l.addr:
+	case dst == l.addr || l.acceptsMAC([6]byte(eth[:6])):
 		pkt.PktType = tcpip.PacketHost
 	default:
 		pkt.PktType = tcpip.PacketOtherHost
@@ -126,6 +142,9 @@ func (l *link) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 		}
 		if l.hidden != nil && l.hidden.unhide(b[l.headroom:]) {
 			l.hiddenRewritten.Add(1)
+		}
+		if m := l.macs.Load(); m != nil && m.rewrite(b[l.headroom:]) {
+			l.macRewritten.Add(1)
 		}
 		tx.bufs = append(tx.bufs, b)
 		tx.sizes = append(tx.sizes, size)

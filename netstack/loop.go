@@ -134,14 +134,16 @@ func (l *loop) process(n int) {
 	c.publish(&l.ctr)
 }
 
-// forUs filters frames by destination MAC, as a NIC does: the port's own, broadcast and
-// multicast. A port may see more (a switch flooding unknown unicast, a promiscuous
-// AF_PACKET socket), and none of that is the appliance's to forward.
+// forUs filters frames by destination MAC, as a NIC does: the port's own, broadcast,
+// multicast, and the further MACs the host's NIC accepts (Host.AddMAC: a VRRP virtual MAC),
+// which are looked at only for a frame to another unicast MAC. A port may see more (a switch
+// flooding unknown unicast, a promiscuous AF_PACKET socket), and none of that is the
+// appliance's to forward.
 func (l *loop) forUs(f []byte) bool {
 	if len(f) < packet.EthernetLen {
 		return true // the engine counts it as malformed
 	}
-	return f[0]&1 != 0 || [6]byte(f[0:6]) == l.in.mac
+	return f[0]&1 != 0 || [6]byte(f[0:6]) == l.in.mac || l.dp.host.links[l.nic].acceptsMAC([6]byte(f[0:6]))
 }
 
 // send queues the frame at buf[start:start+size] for the port of NIC nic.

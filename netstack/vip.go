@@ -75,7 +75,8 @@ func (h *Host) VIPs() []netip.Addr {
 }
 
 // Announce sends a gratuitous ARP (IPv4) or unsolicited neighbor advertisement (IPv6) for a
-// VIP the host owns, as VRRP does again after taking over.
+// VIP the host owns, as VRRP does again after taking over, at the MAC the host gives the VIP
+// (the port's, or SetVIPMAC's; AnnounceFrom names one).
 func (h *Host) Announce(addr netip.Addr) error {
 	addr = addr.Unmap()
 	h.mu.Lock()
@@ -112,11 +113,16 @@ func (h *Host) vipNIC(addr netip.Addr) (int, error) {
 	return home, nil
 }
 
-// announce writes the announcement of addr to NIC nic's port.
+// announce writes the announcement of addr, at the MAC the host gives it (SetVIPMAC), to NIC
+// nic's port. h.mu is held.
 func (h *Host) announce(nic int, addr netip.Addr) error {
+	return h.announceAt(nic, addr, h.addrMAC(nic, addr))
+}
+
+// announceAt writes the announcement of addr at mac to NIC nic's port.
+func (h *Host) announceAt(nic int, addr netip.Addr, mac [6]byte) error {
 	l := h.links[nic]
 	b := make([]byte, l.headroom+announceLen)
-	mac := [6]byte(l.port.HardwareAddr())
 	var n int
 	if addr.Is4() {
 		n = putGratuitousARP(b[l.headroom:], mac, addr.As4())
