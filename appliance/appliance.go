@@ -6,6 +6,24 @@
 // engine's maintenance and the port loops; Reload applies a new configuration without
 // dropping connections (or keeps the running one and says why); Close stops everything and
 // waits for it.
+//
+// Health checks (health.go) run from the appliance's own netstack and change the engine's
+// table, never the configuration. What an operator sees of them:
+//   - the log, in keepalived's sentences: a line per failed check with its reason ("TCP_CHECK
+//     on service [192.168.1.20]:tcp:8080 failed: connection refused."), then "Removing
+//     service [192.168.1.20]:tcp:8080 from VS [10.0.0.1]:tcp:80" (or "Disabling ... of VS"
+//     with inhibit_on_failure) and "Adding ... to VS" when it is back; "Changing weight from 3
+//     to 7 for active service ..." (misc_dynamic, file_check); "Lost quorum 3-1=2 > 0 for VS
+//     ..." and "Gained quorum 3+1=4 <= 4 for VS ...", with "Adding sorry server ..." and
+//     "Removing sorry server ..."; "script failed" with its exit status. Failures and losses
+//     are warnings, the rest information; the Monitor's own lines ("health: transition", a
+//     retry) are information and debug;
+//   - Health: the appliance's counters (servers down and up, quorums lost and gained, scripts
+//     run and failed) and the Monitor's (checks, failed checks, attempts, retries, per
+//     checker with its state, weight and last failure's reason);
+//   - Alive: each checked server's state by virtual server; the engine's table: a dead server
+//     is out of it, or at weight 0 with inhibit_on_failure, and without quorum a service with
+//     a sorry server has no real server in it at all.
 package appliance
 
 import (

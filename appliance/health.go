@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"strings"
@@ -20,37 +21,82 @@ import (
 
 // Health checking, as keepalived's checker process does it: every checker of every real
 // server runs in the health Monitor from the appliance's own netstack; a server is alive when
-// all its checkers are. A dead server leaves the engine's table (its connections then follow
-// expire_nodest_conn), or with inhibit_on_failure stays at weight 0; a dynamic weight
-// (misc_dynamic, file_check) replaces the configured one. A service whose alive weight falls
-// below its quorum runs quorum_down, and, with a sorry server, gives all new connections to
-// it. Each change publishes a new table built from the configuration and the health state:
-// the configuration itself is never changed.
+// all its checkers are, and a server without checkers is always alive. A dead server leaves
+// the engine's table (its connections then follow expire_nodest_conn), or with
+// inhibit_on_failure stays at weight 0. Checkers that set a weight (misc_dynamic, file_check
+// with a weight) add their offsets to the configured weight, as keepalived adds them. A
+// service whose alive weight falls below quorum-hysteresis loses its quorum: quorum_down
+// runs and, with a sorry server, every new connection goes to the sorry server until the
+// alive weight is back at quorum+hysteresis (quorum_up). notify_up and notify_down run when a
+// whole server changes state. Each change publishes a new table built from the configuration
+// and the health state: the configuration itself is never changed.
+//
+// What keepalived does at start, on reload and at shutdown, this does too:
+//   - at start servers are alive (or dead with alpha) with no script run; a service that
+//     starts without quorum and has a sorry server logs "Starting with quorum down", hands
+//     its connections to the sorry server and runs quorum_down;
+//   - a reload keeps the state of every checker whose server and check stay; a server whose
+//     state the reload itself changes (a failing check removed) is logged and notified as
+//     any transition; a removed alive server runs its notify_down, a removed service with
+//     quorum its quorum_down; a quorum state the new thresholds change is a transition;
+//   - with omega, Close runs notify_down for the alive servers and quorum_down for the
+//     services with quorum.
+//
+// The log uses keepalived's sentences, so that what operators grep for keeps working:
+//
+//	TCP_CHECK on service [192.168.1.20]:tcp:8080 failed: connection refused.
+//	Removing service [192.168.1.20]:tcp:8080 from VS [10.0.0.1]:tcp:80
+//	Disabling service [192.168.1.20]:tcp:8080 of VS [10.0.0.1]:tcp:80     (inhibit_on_failure)
+//	Changing weight from 3 to 7 for active service [192.168.1.20]:tcp:8080 of VS [10.0.0.1]:tcp:80
+//	Lost quorum 3-1=2 > 0 for VS [10.0.0.1]:tcp:80
+//	Adding sorry server [192.168.1.30]:tcp:8080 to VS [10.0.0.1]:tcp:80
+//	Gained quorum 3+1=4 <= 4 for VS [10.0.0.1]:tcp:80
 
-// notifyTimeout bounds a notify or quorum script (keepalived waits without a bound; a stuck
-// script must not hold Close).
-const notifyTimeout = 30 * time.Second
+const (
+	// notifyTimeout bounds a notify or quorum script (keepalived waits without a bound; a
+	// stuck script must not run forever).
+	notifyTimeout = 30 * time.Second
+	// shutdownTimeout bounds, at Close, omega's scripts and the scripts still running:
+	// then they are killed (keepalived gives its shutdown scripts 1 s).
+	shutdownTimeout = 5 * time.Second
+	// filePoll is the longest time between two reads of a file_check's file. keepalived
+	// watches the file with inotify and acts at once; here it is read every delay_loop,
+	// and at least this often.
+	filePoll = time.Second
+)
 
 // checking is the appliance's health state over the Monitor.
+//
+// Locking: mu guards the state, the counters and the start of scripts. The Monitor calls
+// onChange one transition at a time, without its own locks held; onChange takes mu, then
+// publishes a table (engine.Apply takes the engine's lock only) and starts scripts in
+// goroutines, so mu is never held while waiting for anything but a table compile. set
+// (Reload) holds mu from the state it reads to the Monitor's new targets, so that a
+// transition arriving meanwhile waits and then applies to the new state (or is ignored, for
+// a target the reload removed).
 type checking struct {
 	log   zerolog.Logger
 	mon   *health.Monitor
 	apply func(*lb.Config) error // publishes a table
 
-	mu     sync.Mutex
-	st     healthState
-	counts HealthCounts
-	closed bool
+	mu      sync.Mutex
+	st      healthState
+	counts  HealthCounts
+	started bool
+	closed  bool
+	pending []func() // what set decided before start (a service starting without quorum)
 
 	scripts sync.WaitGroup
+	ctx     context.Context // of the scripts: cancelled by close
 	stop    context.CancelFunc
-	ctx     context.Context
 }
 
 // HealthCounts count health events since the appliance started.
 type HealthCounts struct {
-	ServersDown, ServersUp   uint64 // transitions of whole real servers
-	QuorumLost, QuorumGained uint64
+	// ServersDown and ServersUp count the transitions of whole real servers (a reload that
+	// changes a server's state counts; adding or removing a server does not).
+	ServersDown, ServersUp   uint64
+	QuorumLost, QuorumGained uint64 // transitions of services' quorums
 	Scripts, ScriptFailures  uint64 // notify / quorum scripts run, and those that failed
 }
 
@@ -62,7 +108,7 @@ type healthState struct {
 	quorums  map[string]*quorumState  // by service key
 }
 
-// serverHealth is one real server of one service under check.
+// serverHealth is one real server of one service, checked or not.
 type serverHealth struct {
 	key     string // service key + server: stable across reloads
 	svc     string // "[10.0.0.1]:tcp:80", keepalived's way of naming a virtual server
@@ -71,14 +117,16 @@ type serverHealth struct {
 	weight  int32 // configured
 	targets []string
 	down    map[string]bool  // targets down
-	dyn     map[string]int32 // dynamic weights by target (-1: none)
+	dyn     map[string]int32 // weights reported by targets (-1: none)
 	alive   bool
 }
 
 // quorumState is one service's quorum.
 type quorumState struct {
-	q  health.Quorum
-	sh conf.ServiceHealth
+	q     health.Quorum
+	sh    conf.ServiceHealth
+	svc   *conf.Service
+	sorry string // the sorry server's name; "": none
 }
 
 func newChecking(log zerolog.Logger, n health.Net, apply func(*lb.Config) error) *checking {
@@ -89,16 +137,25 @@ func newChecking(log zerolog.Logger, n health.Net, apply func(*lb.Config) error)
 	return c
 }
 
-// serviceKey names a service for the health state (and logs) as keepalived does.
+// serviceKey names a service for the health state (and logs) as keepalived does; a
+// firewall-mark service also has its family, since two families may share a mark.
 func serviceKey(s *conf.Service) string {
-	proto := "tcp"
-	if s.Proto == packet.ProtoUDP {
-		proto = "udp"
-	}
 	if s.Mark != 0 {
 		return fmt.Sprintf("FWM %d IPv%d", s.Mark, s.Family)
 	}
-	return fmt.Sprintf("[%s]:%s:%d", s.VIP, proto, s.Port)
+	return fmt.Sprintf("[%s]:%s:%d", s.VIP, protoName(s), s.Port)
+}
+
+func protoName(s *conf.Service) string {
+	if s.Proto == packet.ProtoUDP {
+		return "udp"
+	}
+	return "tcp"
+}
+
+// serverName names a real server of s as keepalived does: "[192.168.1.20]:tcp:8080".
+func serverName(s *conf.Service, rs *lb.ServerConfig) string {
+	return fmt.Sprintf("[%s]:%s:%d", rs.Addr, protoName(s), rs.Port)
 }
 
 // serverKey is the key of real server rs of service sk.
@@ -106,68 +163,151 @@ func serverKey(sk string, rs *lb.ServerConfig) string {
 	return sk + " " + netip.AddrPortFrom(rs.Addr, rs.Port).String()
 }
 
+// serverHealthOf is the health of the j-th server of s. A configuration built by hand may
+// have no health for some servers: they are not checked.
+func serverHealthOf(s *conf.Service, j int) conf.ServerHealth {
+	if j < len(s.ServerHealth) {
+		return s.ServerHealth[j]
+	}
+	return conf.ServerHealth{}
+}
+
 // set makes cfg the checked configuration and publishes its table under the health state:
-// servers that stay keep their state (and the Monitor their targets' schedules, by ID), new
-// ones start as their timing says, removed ones stop. When the table is refused nothing
-// changes.
+// checkers that stay keep their state (and the Monitor their schedules, by ID), new ones
+// start as their timing says, removed ones stop. When the table is refused nothing changes
+// and nothing runs. What the change itself does to servers and quorums is logged and its
+// scripts run, as keepalived does on a reload (before Start: when Start comes).
 func (c *checking) set(cfg *conf.Config) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var targets []health.Target
+	var (
+		targets []health.Target
+		acts    []func() // once the table is published
+	)
 	st := healthState{cfg: cfg, servers: map[string]*serverHealth{}, byTarget: map[string]*serverHealth{},
 		quorums: map[string]*quorumState{}}
 	for i := range cfg.Services {
 		s := &cfg.Services[i]
 		sk := serviceKey(s)
-		q := &quorumState{}
-		if old := c.st.quorums[sk]; old != nil {
-			*q = *old // the quorum's state survives a reload
-		}
-		q.q.Quorum, q.q.Hysteresis, q.sh = s.Health.Quorum, s.Health.Hysteresis, s.Health
-		st.quorums[sk] = q
-		proto := "tcp"
-		if s.Proto == packet.ProtoUDP {
-			proto = "udp"
-		}
 		for j := range s.Servers {
 			rs := &s.Servers[j]
 			key := serverKey(sk, rs)
 			old := c.st.servers[key]
-			h := &serverHealth{key: key, svc: sk, name: fmt.Sprintf("[%s]:%s:%d", rs.Addr, proto, rs.Port),
-				weight: rs.Weight, sh: s.ServerHealth[j], down: map[string]bool{}, dyn: map[string]int32{}}
+			h := &serverHealth{key: key, svc: sk, name: serverName(s, rs), weight: rs.Weight, sh: serverHealthOf(s, j),
+				down: map[string]bool{}, dyn: map[string]int32{}}
+			var (
+				fresh    []int // the indexes in targets of checkers new to a kept server
+				keptDown bool  // a checker the server keeps is down
+			)
 			for k := range h.sh.Checks {
 				ck := &h.sh.Checks[k]
 				checkers, err := checkersOf(ck, rs.Weight)
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", sk, h.name, err)
 				}
+				tm := timingOf(ck.Timing)
+				if ck.Kind == conf.CheckFile {
+					tm.DelayLoop = min(tm.DelayLoop, filePoll)
+				}
 				for n, chk := range checkers {
 					id := fmt.Sprintf("%s %s#%d.%d", key, ck.Kind, k, n)
-					targets = append(targets, health.Target{ID: id, Checker: chk, Timing: timingOf(ck.Timing)})
+					targets = append(targets, health.Target{ID: id, Checker: chk, Timing: tm})
 					h.targets = append(h.targets, id)
 					st.byTarget[id] = h
 					h.down[id], h.dyn[id] = ck.Timing.Alpha, -1 // as the Monitor starts a new target
-					if old != nil {
-						if d, ok := old.down[id]; ok {
-							h.down[id], h.dyn[id] = d, old.dyn[id]
+					if old == nil {
+						continue
+					}
+					d, ok := old.down[id]
+					if !ok {
+						fresh = append(fresh, len(targets)-1)
+						continue
+					}
+					h.down[id], h.dyn[id] = d, old.dyn[id]
+					keptDown = keptDown || d
+					// A file_check's weight is an offset from the configured weight: when
+					// that changes, so does the file's weight, now rather than at its next
+					// read (the file is the truth; reading it costs nothing).
+					if fc, isFile := chk.(*health.FileCheck); isFile && !d && rs.Weight != old.weight {
+						if r := fc.Check(context.Background(), nil); r.OK {
+							h.dyn[id] = r.Weight
 						}
 					}
 				}
 			}
+			// A checker added to a server that is alive, with no checker down, starts up
+			// even with alpha, as keepalived starts it: adding a check to a working server
+			// does not take it out until the check has run.
+			if old != nil && old.alive && !keptDown {
+				for _, ti := range fresh {
+					targets[ti].Timing.Alpha = false
+					h.down[targets[ti].ID] = false
+				}
+			}
 			h.alive = h.up()
 			st.servers[key] = h
+			if old != nil && old.alive != h.alive {
+				acts = append(acts, func() { c.serverChanged(h) })
+			}
 		}
-		st.quorums[sk].q.Update(st.aliveWeight(s)) // no script on a reload, as at start
+
+		q := &quorumState{svc: s, sh: s.Health}
+		if s.Sorry != nil {
+			q.sorry = serverName(s, s.Sorry)
+		}
+		old := c.st.quorums[sk]
+		if old != nil {
+			q.q = old.q // the quorum's state survives a reload; its thresholds are the new ones
+		}
+		q.q.Quorum, q.q.Hysteresis = s.Health.Quorum, s.Health.Hysteresis
+		st.quorums[sk] = q
+		alive := st.aliveWeight(s)
+		up, changed := q.q.Update(alive)
+		switch {
+		case changed: // new thresholds on a reload
+			acts = append(acts, func() { c.quorumChanged(q, up, alive) })
+		case up:
+		case old == nil || old.sorry == "":
+			if q.sorry != "" { // a service starting without quorum, or given a sorry server without it
+				acts = append(acts, func() { c.quorumStartsDown(q, alive) })
+			}
+		case old.sorry != q.sorry:
+			acts = append(acts, func() { c.sorryChanged(q, old.sorry) })
+		}
 	}
+	// What a reload removes stops serving: keepalived runs the down scripts.
+	for i := range c.st.cfg.Services {
+		s := &c.st.cfg.Services[i]
+		sk := serviceKey(s)
+		for j := range s.Servers {
+			key := serverKey(sk, &s.Servers[j])
+			if h := c.st.servers[key]; h != nil && h.alive && st.servers[key] == nil {
+				acts = append(acts, func() { c.serverRemoved(h) })
+			}
+		}
+		if q := c.st.quorums[sk]; q != nil && q.q.Up() && st.quorums[sk] == nil {
+			acts = append(acts, func() { c.serviceRemoved(q) })
+		}
+	}
+
 	if err := c.apply(st.engine()); err != nil {
 		return err
 	}
 	c.st = st
 	c.mon.Set(targets)
+	switch {
+	case c.closed:
+	case c.started:
+		for _, a := range acts {
+			a()
+		}
+	default:
+		c.pending = append(c.pending, acts...)
+	}
 	return nil
 }
 
-// up reports whether every checker of h passes.
+// up reports whether every checker of h passes (true without checkers).
 func (h *serverHealth) up() bool {
 	for _, d := range h.down {
 		if d {
@@ -177,16 +317,23 @@ func (h *serverHealth) up() bool {
 	return true
 }
 
-// effectiveWeight is the server's weight with its dynamic weights: keepalived adds the
-// offsets of weight-setting checkers to the configured weight; a misc_dynamic checker sets
-// the weight outright, the last reported wins.
+// effectiveWeight is the server's weight with its checkers' weights, as keepalived computes
+// it: the configured weight plus each weight-setting checker's offset from it (a
+// misc_dynamic checker reports its weight outright, status-2, so alone it sets the weight;
+// a file_check reports the configured weight plus value × weight), clamped to [0, 2³¹-1].
+// Without such a checker it is the configured weight, as given.
 func (h *serverHealth) effectiveWeight() int32 {
-	for _, id := range h.targets { // the first in configuration order that sets one
+	w, dynamic := int64(h.weight), false
+	for _, id := range h.targets {
 		if d := h.dyn[id]; d >= 0 {
-			return d
+			w += int64(d) - int64(h.weight)
+			dynamic = true
 		}
 	}
-	return h.weight
+	if !dynamic {
+		return h.weight
+	}
+	return int32(min(max(w, 0), math.MaxInt32))
 }
 
 // engine is the engine configuration of the state's configuration under its health.
@@ -197,11 +344,11 @@ func (st *healthState) engine() *lb.Config {
 		es := &ec.Services[i]
 		sk := serviceKey(s)
 		kept := es.Servers[:0]
-		for j, rs := range es.Servers {
+		for _, rs := range es.Servers {
 			h := st.servers[serverKey(sk, &rs)]
 			switch {
 			case h == nil || len(h.targets) == 0:
-			case !h.alive && s.ServerHealth[j].InhibitOnFailure:
+			case !h.alive && h.sh.InhibitOnFailure:
 				rs.Weight = 0
 			case !h.alive:
 				continue
@@ -230,28 +377,6 @@ func (st *healthState) aliveWeight(s *conf.Service) int64 {
 	return sum
 }
 
-// updateQuorum re-evaluates the quorum of s after a transition and runs its script on a
-// change.
-func (c *checking) updateQuorum(s *conf.Service) {
-	q := c.st.quorums[serviceKey(s)]
-	alive := c.st.aliveWeight(s)
-	up, changed := q.q.Update(alive)
-	if !changed {
-		return
-	}
-	ev := c.log.Warn()
-	if up {
-		c.counts.QuorumGained++
-		ev = c.log.Info()
-		ev.Msgf("Gained quorum %d+%d=%d <= %d for VS %s", q.q.Quorum, q.q.Hysteresis, q.q.Quorum+q.q.Hysteresis, alive, serviceKey(s))
-		c.runScript(q.sh.QuorumUp, "quorum_up")
-		return
-	}
-	c.counts.QuorumLost++
-	ev.Msgf("Lost quorum %d-%d=%d > %d for VS %s", q.q.Quorum, q.q.Hysteresis, q.q.Quorum-q.q.Hysteresis, alive, serviceKey(s))
-	c.runScript(q.sh.QuorumDown, "quorum_down")
-}
-
 // onChange takes a checker's transition from the Monitor.
 func (c *checking) onChange(tr health.Transition) {
 	c.mu.Lock()
@@ -264,36 +389,31 @@ func (c *checking) onChange(tr health.Transition) {
 	if i := strings.IndexByte(check, '#'); i > 0 {
 		check = strings.ToUpper(check[:i])
 	}
-	if tr.Up {
-		c.log.Info().Str("check", check).Str("server", h.name).Msgf("%s on service %s succeeded.", check, h.name)
-	} else {
+	switch {
+	case !tr.Up:
 		c.log.Warn().Str("check", check).Str("server", h.name).Str("reason", tr.Reason).Msgf("%s on service %s failed: %s.", check, h.name, tr.Reason)
+	case h.down[tr.ID]:
+		c.log.Info().Str("check", check).Str("server", h.name).Msgf("%s on service %s succeeded.", check, h.name)
 	}
+	was, weight := h.alive, h.effectiveWeight()
 	h.down[tr.ID] = !tr.Up
 	h.dyn[tr.ID] = tr.Weight
-	was := h.alive
 	h.alive = h.up()
-	if was != h.alive {
-		verb, to := "Adding", "to"
-		if !h.alive {
-			verb, to = "Removing", "from"
-			c.counts.ServersDown++
-		} else {
-			c.counts.ServersUp++
-		}
-		if h.sh.InhibitOnFailure {
-			verb = map[bool]string{true: "Enabling", false: "Disabling"}[h.alive]
-		}
-		c.log.Info().Str("server", h.name).Str("vs", h.svc).Bool("alive", h.alive).Msgf("%s service %s %s VS %s", verb, h.name, to, h.svc)
+	switch w := h.effectiveWeight(); {
+	case was != h.alive:
+		c.serverChanged(h)
+	case w != weight:
+		in := "in"
 		if h.alive {
-			c.runScript(h.sh.NotifyUp, "notify_up")
-		} else {
-			c.runScript(h.sh.NotifyDown, "notify_down")
+			in = ""
 		}
+		c.log.Info().Str("server", h.name).Str("vs", h.svc).Int32("weight", w).
+			Msgf("Changing weight from %d to %d for %sactive service %s of VS %s", weight, w, in, h.name, h.svc)
 	}
-	for i := range c.st.cfg.Services {
-		if serviceKey(&c.st.cfg.Services[i]) == h.svc {
-			c.updateQuorum(&c.st.cfg.Services[i])
+	if q := c.st.quorums[h.svc]; q != nil {
+		alive := c.st.aliveWeight(q.svc)
+		if up, changed := q.q.Update(alive); changed {
+			c.quorumChanged(q, up, alive)
 		}
 	}
 	if err := c.apply(c.st.engine()); err != nil {
@@ -301,16 +421,110 @@ func (c *checking) onChange(tr health.Transition) {
 	}
 }
 
-// runScript runs a notify or quorum command line in the background; Close waits for it.
-func (c *checking) runScript(cmd, what string) {
-	if cmd == "" || c.closed && what != "notify_down" && what != "quorum_down" {
+// serverChanged logs and notifies h's new state. c.mu is held.
+func (c *checking) serverChanged(h *serverHealth) {
+	var verb, prep string
+	switch {
+	case h.sh.InhibitOnFailure && h.alive:
+		verb, prep = "Enabling", "of"
+	case h.sh.InhibitOnFailure:
+		verb, prep = "Disabling", "of"
+	case h.alive:
+		verb, prep = "Adding", "to"
+	default:
+		verb, prep = "Removing", "from"
+	}
+	ev := c.log.Info()
+	if h.alive {
+		c.counts.ServersUp++
+	} else {
+		c.counts.ServersDown++
+		ev = c.log.Warn()
+	}
+	ev.Str("server", h.name).Str("vs", h.svc).Bool("alive", h.alive).Msgf("%s service %s %s VS %s", verb, h.name, prep, h.svc)
+	if h.alive {
+		c.runScript(h.sh.NotifyUp, "notify_up", notifyTimeout)
+	} else {
+		c.runScript(h.sh.NotifyDown, "notify_down", notifyTimeout)
+	}
+}
+
+// serverRemoved logs the removal of an alive server by a reload and runs its notify_down.
+func (c *checking) serverRemoved(h *serverHealth) {
+	c.log.Info().Str("server", h.name).Str("vs", h.svc).Msgf("Removing service %s from VS %s", h.name, h.svc)
+	c.runScript(h.sh.NotifyDown, "notify_down", notifyTimeout)
+}
+
+// serviceRemoved runs quorum_down for a service with quorum that a reload removed.
+func (c *checking) serviceRemoved(q *quorumState) {
+	sk := serviceKey(q.svc)
+	c.log.Info().Str("vs", sk).Msgf("Removing Virtual Server %s", sk)
+	c.runScript(q.sh.QuorumDown, "quorum_down", notifyTimeout)
+}
+
+// quorumChanged logs and scripts a quorum transition of q to up, at alive weight alive.
+func (c *checking) quorumChanged(q *quorumState, up bool, alive int64) {
+	quorum, hyst := max(q.q.Quorum, 1), q.q.Hysteresis
+	sk := serviceKey(q.svc)
+	if up {
+		c.counts.QuorumGained++
+		c.log.Info().Str("vs", sk).Int64("alive", alive).Msgf("Gained quorum %d+%d=%d <= %d for VS %s", quorum, hyst, quorum+hyst, alive, sk)
+		if q.sorry != "" {
+			verb := "Removing"
+			if q.sh.SorryInhibit {
+				verb = "Disabling"
+			}
+			c.log.Info().Str("vs", sk).Str("sorry", q.sorry).Msgf("%s sorry server %s from VS %s", verb, q.sorry, sk)
+		}
+		c.runScript(q.sh.QuorumUp, "quorum_up", notifyTimeout)
+		return
+	}
+	c.counts.QuorumLost++
+	c.log.Warn().Str("vs", sk).Int64("alive", alive).Msgf("Lost quorum %d-%d=%d > %d for VS %s", quorum, hyst, quorum-hyst, alive, sk)
+	c.addSorry(q)
+	c.runScript(q.sh.QuorumDown, "quorum_down", notifyTimeout)
+}
+
+// quorumStartsDown logs and scripts a service that starts without quorum, with a sorry
+// server (keepalived says "Starting with quorum down"; the threshold is the one to gain it).
+func (c *checking) quorumStartsDown(q *quorumState, alive int64) {
+	quorum, hyst := max(q.q.Quorum, 1), q.q.Hysteresis
+	sk := serviceKey(q.svc)
+	c.log.Warn().Str("vs", sk).Int64("alive", alive).Msgf("Starting with quorum down %d+%d=%d > %d for VS %s", quorum, hyst, quorum+hyst, alive, sk)
+	c.addSorry(q)
+	c.runScript(q.sh.QuorumDown, "quorum_down", notifyTimeout)
+}
+
+// sorryChanged logs a reload that changes the sorry server of a service without quorum.
+func (c *checking) sorryChanged(q *quorumState, old string) {
+	sk := serviceKey(q.svc)
+	c.log.Info().Str("vs", sk).Str("sorry", old).Msgf("Removing sorry server %s from VS %s", old, sk)
+	c.addSorry(q)
+}
+
+func (c *checking) addSorry(q *quorumState) {
+	if q.sorry == "" {
+		return
+	}
+	verb := "Adding"
+	if q.sh.SorryInhibit {
+		verb = "Enabling"
+	}
+	sk := serviceKey(q.svc)
+	c.log.Warn().Str("vs", sk).Str("sorry", q.sorry).Msgf("%s sorry server %s to VS %s", verb, q.sorry, sk)
+}
+
+// runScript runs a notify or quorum command line in the background; close waits for it.
+// c.mu is held.
+func (c *checking) runScript(cmd, what string, timeout time.Duration) {
+	if cmd == "" {
 		return
 	}
 	c.counts.Scripts++
 	c.scripts.Add(1)
 	go func() {
 		defer c.scripts.Done()
-		code, err := health.Script{Command: cmd, Timeout: notifyTimeout}.Run(c.ctx)
+		code, err := health.Script{Command: cmd, Timeout: timeout}.Run(c.ctx)
 		if err != nil || code != 0 {
 			c.mu.Lock()
 			c.counts.ScriptFailures++
@@ -320,32 +534,64 @@ func (c *checking) runScript(cmd, what string) {
 	}()
 }
 
-// start starts the Monitor.
-func (c *checking) start(ctx context.Context) error { return c.mon.Start(ctx) }
+// start starts the Monitor, then runs what set decided before it.
+func (c *checking) start(ctx context.Context) error {
+	if err := c.mon.Start(ctx); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.started = true
+	if !c.closed {
+		for _, a := range c.pending {
+			a()
+		}
+	}
+	c.pending = nil
+	return nil
+}
 
 // close stops the checks and, for services with omega, runs the down scripts keepalived runs
-// on shutdown; it waits for every script.
+// on shutdown; it waits for every script, up to shutdownTimeout, then kills what is left.
+// Closing again does nothing.
 func (c *checking) close() {
 	c.mon.Close()
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
 	c.closed = true
+	c.pending = nil
 	for i := range c.st.cfg.Services {
 		s := &c.st.cfg.Services[i]
-		if !s.Health.Omega {
+		if !c.started || !s.Health.Omega {
 			continue
 		}
 		sk := serviceKey(s)
 		for j := range s.Servers {
-			if h := c.st.servers[serverKey(sk, &s.Servers[j])]; h != nil && h.alive && len(h.targets) > 0 {
-				c.runScript(h.sh.NotifyDown, "notify_down")
+			if h := c.st.servers[serverKey(sk, &s.Servers[j])]; h != nil && h.alive && h.sh.NotifyDown != "" {
+				c.log.Info().Str("server", h.name).Str("vs", sk).Msgf("Shutting down service %s from VS %s", h.name, sk)
+				c.runScript(h.sh.NotifyDown, "notify_down", shutdownTimeout)
 			}
 		}
 		if q := c.st.quorums[sk]; q != nil && q.q.Up() {
-			c.runScript(q.sh.QuorumDown, "quorum_down")
+			c.runScript(q.sh.QuorumDown, "quorum_down", shutdownTimeout)
 		}
 	}
 	c.mu.Unlock()
-	c.scripts.Wait()
+	done := make(chan struct{})
+	go func() {
+		c.scripts.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(shutdownTimeout):
+		c.log.Warn().Dur("after", shutdownTimeout).Msg("health: killing the scripts still running")
+		c.stop()
+		<-done
+	}
 	c.stop()
 }
 

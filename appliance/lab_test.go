@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,13 +52,20 @@ type labSpec struct {
 	clientAddrs  []string
 	clientRoutes []netstack.Route
 	servers      []labServer
+	edit         func(*conf.Config) // if set, changes the parsed configuration before New
+	logTo        io.Writer          // if set, the appliance's log goes there too (JSON lines)
+	// setup, if set, runs once the hosts are up and before the appliance starts (to open
+	// what its health checks must find from their first check). What it starts, the test
+	// stops in a cleanup of its own registered after newLab returns.
+	setup func(*lab)
 }
 
 type lab struct {
 	a        *Appliance
 	client   *netstack.Host
 	cliSniff *sniffer
-	rsSniff  map[string]*sniffer // by server name
+	rsSniff  map[string]*sniffer       // by server name
+	hosts    map[string]*netstack.Host // the real servers' hosts, by name
 }
 
 // defaultVia is a default route of gw's family through gw.
@@ -88,14 +97,21 @@ func newLab(t *testing.T, spec labSpec) *lab {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	if spec.edit != nil {
+		spec.edit(cfg)
+	}
 	ctx := context.Background()
 	clientPort, eth0 := port.Pipe(port.MemConfig{Name: "client", MAC: mac(1)}, port.MemConfig{Name: "eth0", MAC: mac(2)})
 	eth1, sw0 := port.Pipe(port.MemConfig{Name: "eth1", MAC: mac(3)}, port.MemConfig{Name: "sw0", MAC: mac(4)})
-	a, err := New(Options{Config: cfg, Log: zerolog.New(zerolog.NewTestWriter(t)), Ports: map[string]port.Port{"eth0": eth0, "eth1": eth1}})
+	var logw io.Writer = zerolog.NewTestWriter(t)
+	if spec.logTo != nil {
+		logw = io.MultiWriter(logw, spec.logTo)
+	}
+	a, err := New(Options{Config: cfg, Log: zerolog.New(logw), Ports: map[string]port.Port{"eth0": eth0, "eth1": eth1}})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	l := &lab{a: a, rsSniff: map[string]*sniffer{}}
+	l := &lab{a: a, rsSniff: map[string]*sniffer{}, hosts: map[string]*netstack.Host{}}
 	var hosts []*netstack.Host
 	host := func(p port.Port, addrs []string, routes []netstack.Route) *netstack.Host {
 		h, err := netstack.NewHost(netstack.HostConfig{Standalone: true,
@@ -121,6 +137,7 @@ func newLab(t *testing.T, spec labSpec) *lab {
 		sn := &sniffer{Port: p}
 		l.rsSniff[s.name] = sn
 		h := host(sn, s.addrs, s.routes)
+		l.hosts[s.name] = h
 		for _, pfx := range prefixes(t, s.addrs) {
 			ln, err := h.ListenTCP(netip.AddrPortFrom(pfx.Addr(), labTCPPort))
 			if err != nil {
@@ -140,6 +157,9 @@ func newLab(t *testing.T, spec labSpec) *lab {
 	}
 	sw := nettest.NewSwitch(swPorts...)
 	sw.Start()
+	if spec.setup != nil {
+		spec.setup(l)
+	}
 	if err := a.Start(ctx); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -283,6 +303,7 @@ func ask(t *testing.T, c net.Conn, msg string) (server, peer string) {
 // counts the UDP datagrams it receives by source address and destination port.
 type sniffer struct {
 	port.Port
+	drop  atomic.Bool // while set, the host behind receives nothing: a server that died
 	mu    sync.Mutex
 	seen  []icmpSeen
 	udpIn map[netip.AddrPort]int // source address, destination port
@@ -338,9 +359,14 @@ func (s *sniffer) record(out bool, bufs [][]byte, sizes []int, offset, n int) {
 }
 
 func (s *sniffer) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
-	n, err := s.Port.Read(bufs, sizes, offset)
-	s.record(false, bufs, sizes, offset, n)
-	return n, err
+	for {
+		n, err := s.Port.Read(bufs, sizes, offset)
+		if err == nil && s.drop.Load() {
+			continue
+		}
+		s.record(false, bufs, sizes, offset, n)
+		return n, err
+	}
 }
 
 func (s *sniffer) Write(bufs [][]byte, sizes []int, offset int) (int, error) {
