@@ -20,6 +20,14 @@ type Config struct {
 	Marks      []Mark
 	IPVS       IPVS
 	Log        Log
+
+	// VRRP: [vrrp], [[vrrp_instance]], [[vrrp_script]], [[vrrp_track_file]] and
+	// [[vrrp_sync_group]], keepalived's VRRP configuration.
+	VRRP           VRRPGlobals
+	VRRPInstances  []VRRPInstance
+	VRRPScripts    []VRRPScript
+	VRRPTrackFiles []VRRPTrackFile
+	VRRPSyncGroups []VRRPSyncGroup
 }
 
 // Interface is one [[interface]]: a port and the appliance's own addresses on it.
@@ -150,6 +158,7 @@ func (p *parser) config(t *table) *Config {
 	if lt, ok := t.Sub("log"); ok {
 		p.log(&c.Log, lt)
 	}
+	p.vrrp(c, t)
 	t.Done()
 	return c
 }

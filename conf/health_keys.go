@@ -410,28 +410,10 @@ func (p *parser) checker(kind CheckKind, t *table) checkDraft {
 		cd.Dynamic, _ = t.Bool("misc_dynamic")
 	}
 	if use("user") {
-		if s, ok := t.Str("user"); ok {
-			switch {
-			case strings.ContainsAny(s, " \t"):
-				t.Errorf("user", "%q: one user name; the group is written group = %q", s, s[strings.LastIndexAny(s, " \t")+1:])
-			case !isSysName(s):
-				t.Errorf("user", "%q is not a user name", s)
-			default:
-				cd.User = s
-			}
-		}
+		cd.User = p.user(t)
 	}
 	if use("group") {
-		if s, ok := t.Str("group"); ok {
-			switch {
-			case !isSysName(s):
-				t.Errorf("group", "%q is not a group name", s)
-			case !t.Has("user"):
-				t.Errorf("group", "needs user: the command runs as a user and, optionally, a group")
-			default:
-				cd.Group = s
-			}
-		}
+		cd.Group = p.group(t)
 	}
 
 	if use("file") {
@@ -457,6 +439,36 @@ func (p *parser) checker(kind CheckKind, t *table) checkDraft {
 	}
 	t.Done()
 	return cd
+}
+
+// user reads user: the user a command runs as ("": unset or bad).
+func (p *parser) user(t *table) string {
+	s, ok := t.Str("user")
+	switch {
+	case !ok:
+	case strings.ContainsAny(s, " \t"):
+		t.Errorf("user", "%q: one user name; the group is written group = %q", s, s[strings.LastIndexAny(s, " \t")+1:])
+	case !isSysName(s):
+		t.Errorf("user", "%q is not a user name", s)
+	default:
+		return s
+	}
+	return ""
+}
+
+// group reads group: the group a command runs as, with its user ("": unset or bad).
+func (p *parser) group(t *table) string {
+	s, ok := t.Str("group")
+	switch {
+	case !ok:
+	case !isSysName(s):
+		t.Errorf("group", "%q is not a group name", s)
+	case !t.Has("user"):
+		t.Errorf("group", "needs user: the command runs as a user and, optionally, a group")
+	default:
+		return s
+	}
+	return ""
 }
 
 // dnsTypes are the query types of keepalived's DNS_CHECK.
@@ -549,25 +561,8 @@ func (p *parser) statusRange(key string, v any) (StatusRange, bool) {
 // timer reads k, a keepalived <TIMER>: a number of seconds, integer or decimal ("delay_loop =
 // 6", "delay_loop = 0.5"), to the microsecond, up to 31 days. zero allows 0.
 func (p *parser) timer(t *table, k string, zero bool) (time.Duration, bool) {
-	v, ok := t.Get(k)
+	f, ok := p.seconds(t, k)
 	if !ok {
-		return 0, false
-	}
-	var f float64
-	switch v := v.(type) {
-	case int64:
-		f = float64(v)
-	case float64:
-		f = v
-	case string:
-		if d, err := time.ParseDuration(v); err == nil {
-			t.Errorf(k, "must be a number of seconds, not a string: %s = %v", k, d.Seconds())
-		} else {
-			p.TypeError(t.Key(k), "a number of seconds", v)
-		}
-		return 0, false
-	default:
-		p.TypeError(t.Key(k), "a number of seconds", v)
 		return 0, false
 	}
 	lo := "0.000001"
@@ -584,6 +579,30 @@ func (p *parser) timer(t *table, k string, zero bool) (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(us) * time.Microsecond, true
+}
+
+// seconds reads k, a number of seconds, integer or decimal; a duration string ("5s") is refused
+// with the number to write.
+func (p *parser) seconds(t *table, k string) (float64, bool) {
+	v, ok := t.Get(k)
+	if !ok {
+		return 0, false
+	}
+	switch v := v.(type) {
+	case int64:
+		return float64(v), true
+	case float64:
+		return v, true
+	case string:
+		if d, err := time.ParseDuration(v); err == nil {
+			t.Errorf(k, "must be a number of seconds, not a string: %s = %v", k, d.Seconds())
+		} else {
+			p.TypeError(t.Key(k), "a number of seconds", v)
+		}
+		return 0, false
+	}
+	p.TypeError(t.Key(k), "a number of seconds", v)
+	return 0, false
 }
 
 // command reads k, a command line run without a shell (Check.Command says how it splits into

@@ -75,14 +75,51 @@ func hint(k string) string {
 	case "SMTP_CHECK", "smtp_check", "BFD_CHECK", "bfd_check":
 		return strings.ToUpper(k) + " is not supported"
 	case "track_file":
-		return "a file_check names its file itself: file"
+		return "a file_check names its file itself: file; VRRP tracks a [[vrrp_track_file]], named in a vrrp_instance's track_file"
 	case "inter", "interval":
-		return "the interval between checks is delay_loop"
+		return "the interval between checks is delay_loop; between VRRP adverts, advert_int"
 	case "http_protocol", "fast_recovery", "regex", "regex_no_match", "regex_options",
 		"regex_stack", "regex_min_offset", "regex_max_offset", "tls_compliant",
 		"log_all_failures", "bind_if", "min_reply_length", "max_reply_length", "smtp_alert",
 		"snmp_name", "ha_suspend", "helo_name":
 		return "keepalived's " + k + " is not supported"
+	case "vrrp_version", "vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_garp_master_delay",
+		"vrrp_garp_master_repeat", "vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat",
+		"vrrp_garp_interval", "vrrp_gna_interval", "vrrp_notify_fifo", "vrrp_notify_fifo_script",
+		"vrrp_notify_priority_changes":
+		return "keepalived's global_defs " + k + " is " + strings.TrimPrefix(k, "vrrp_") + " in [vrrp]"
+	case "global_defs":
+		return "keepalived's global_defs for VRRP are the [vrrp] table, without the vrrp_ prefix: vrrp_version is [vrrp] version"
+	case "advertise_interval", "advert_interval", "advertisement_interval", "advert":
+		return "the advertisement interval is advert_int"
+	case "vrid", "virtual_router":
+		return "the VRID is virtual_router_id"
+	case "preempt":
+		return "preemption is the default; nopreempt = true turns it off"
+	case "auth_type", "auth_pass":
+		return `it belongs in authentication = { auth_type = "PASS", auth_pass = "..." }`
+	case "vip", "vips", "virtual_ip", "virtual_ips", "virtual_address", "virtual_addresses":
+		return "the virtual addresses are virtual_ipaddress"
+	case "mcast_dst_address", "mcast_group", "multicast_group":
+		return "an instance's multicast group is mcast_dst_ip; the default of all is [vrrp] mcast_group4 or mcast_group6"
+	case "native_ipv6":
+		return "an instance is IPv6 when its virtual_ipaddress are"
+	case "vrrp_strict", "strict_mode", "accept", "no_accept", "vrrp_skip_check_adv_addr",
+		"skip_check_adv_addr", "vrrp_check_unicast_src", "check_unicast_src", "unicast_ttl",
+		"track_src_ip", "garp_lower_prio_delay", "garp_lower_prio_repeat",
+		"vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat", "lower_prio_no_advert",
+		"vrrp_lower_prio_no_advert", "higher_prio_send_advert", "vrrp_higher_prio_send_advert",
+		"down_timer_adverts", "promote_secondaries", "kernel_rx_buf_size", "vmac_xmit_base",
+		"use_vmac_addr", "use_ipvlan", "vrf", "linkbeat_use_polling", "linkbeat_interfaces",
+		"auth_hmac", "notify_deleted", "notify_master_rx_lower_pri", "unicast_fault_no_peer",
+		"owner_ignore_adverts", "v3_checksum_as_v2", "old_unicast_checksum", "garp_extra_if",
+		"timer_expired_backup", "no_virtual_ipaddress", "virtual_routes", "virtual_rules",
+		"static_ipaddress", "static_routes", "static_rules", "garp_group", "track_group",
+		"track_process", "vrrp_track_process", "track_bfd", "lvs_sync_daemon_interface",
+		"script_user", "enable_script_security":
+		return "keepalived's " + k + " is not supported"
+	case "global_tracking":
+		return "keepalived's global_tracking, deprecated, is the sync group's own track_interface, track_script and track_file"
 	case "digest", "status_code":
 		return "it belongs in a url of an http_get or ssl_get ([[virtual_server.real_server.http_get.url]])"
 	case "url", "enable_sni", "sni_name", "payload", "require_reply", "misc_path", "misc_timeout",
