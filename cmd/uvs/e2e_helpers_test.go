@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -516,4 +518,106 @@ func (c *capture) read() []capFrame {
 		c.frames = append(c.frames, fr)
 	}
 	return c.frames
+}
+
+// nginxPID returns the pid of the nginx that startNginx (startNginxOn) runs as server i, from
+// its pid file, once nginx has written it (10 s at most).
+func nginxPID(t *testing.T, dir string, i int) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("rs%d.pid", i)))
+		var pid int
+		if err == nil {
+			if _, err = fmt.Sscan(string(b), &pid); err == nil && pid > 0 {
+				return pid
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx rs%d wrote no pid file within 10 s: %v", i, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// setNginxStatus makes nginx server i of startNginx answer every request with status code
+// (the body stays "rs<i>\n"): it rewrites the return in its configuration and reloads it
+// (SIGHUP: the master starts new workers with it and retires the old ones).
+func setNginxStatus(t *testing.T, dir string, i, code int) {
+	t.Helper()
+	nconf := filepath.Join(dir, fmt.Sprintf("rs%d.conf", i))
+	b, err := os.ReadFile(nconf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`return [0-9]{3} `)
+	if !re.Match(b) {
+		t.Fatalf("%s has no return to change:\n%s", nconf, b)
+	}
+	if err := os.WriteFile(nconf, re.ReplaceAll(b, []byte(fmt.Sprintf("return %d ", code))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(nginxPID(t, dir, i), syscall.SIGHUP); err != nil {
+		t.Fatalf("reload nginx rs%d: %v", i, err)
+	}
+}
+
+// stopNginx stops nginx server i of startNginx (SIGQUIT: a graceful stop) and waits until it
+// has exited (it removes its pid file last); startNginx starts it again.
+func stopNginx(t *testing.T, dir string, i int) {
+	t.Helper()
+	pid := nginxPID(t, dir, i)
+	if err := syscall.Kill(pid, syscall.SIGQUIT); err != nil {
+		t.Fatalf("stop nginx rs%d: %v", i, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("rs%d.pid", i))); errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx rs%d (pid %d) did not stop within 10 s of SIGQUIT", i, pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// genhashIn runs `uvs genhash` in namespace ns against addr:port and path, and returns the
+// digest it prints ("MD5SUM = <hex>"). It retries for 10 s while the server is not answering
+// yet.
+func genhashIn(t *testing.T, bin, ns, addr string, port int, path string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := exec.Command("ip", "netns", "exec", ns, bin, "genhash", "-s", addr, "-p", fmt.Sprint(port), "-u", path, "-t", "2").CombinedOutput()
+		if err == nil {
+			if _, sum, ok := strings.Cut(string(out), "MD5SUM = "); ok {
+				return strings.TrimSpace(sum)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("uvs genhash -s %s -p %d -u %s in %s: %v\n%s", addr, port, path, ns, err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitLoggedTimes is waitLogged (e2e_tun_test.go) for the n-th time text is logged: it waits
+// until uvs's log holds text n times and returns how long that took; it fails the test after
+// d or when uvs exits.
+func waitLoggedTimes(t *testing.T, p *uvsProc, text string, n int, d time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		if strings.Count(p.logged(), text) >= n {
+			return time.Since(start)
+		}
+		if err := p.running(); err != nil {
+			t.Fatalf("waiting for %q in the log: %v", text, err)
+		}
+		if time.Since(start) > d {
+			t.Fatalf("%q not logged %d times within %v", text, n, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
