@@ -177,7 +177,11 @@ func (c HTTPCheck) transport(n Net, connect netip.AddrPort) *http.Transport {
 	return &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return n.DialContext(ctx, "tcp", c.Bind, connect)
+			conn, err := n.DialContext(ctx, "tcp", c.Bind, connect)
+			if err != nil {
+				return nil, err
+			}
+			return abortOnClose{conn}, nil
 		},
 		TLSClientConfig: &tls.Config{
 			ServerName:         c.SNI,

@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"net"
 	"net/netip"
 )
 
@@ -21,8 +22,32 @@ func (c TCPCheck) Check(ctx context.Context, n Net) Result {
 	if err != nil {
 		return failedBy(ctx, err)
 	}
-	conn.Close()
+	closeCheckConn(conn)
 	return checkPassed()
+}
+
+// closeCheckConn closes a check's connection with a reset when the stack can (netstack's
+// connections can, the kernel's through SO_LINGER 0): a check every second to each of many
+// servers would otherwise keep thousands of connections in TIME_WAIT.
+func closeCheckConn(conn net.Conn) {
+	switch c := conn.(type) {
+	case interface{ Abort() error }:
+		c.Abort()
+	case *net.TCPConn:
+		c.SetLinger(0)
+		c.Close()
+	default:
+		conn.Close()
+	}
+}
+
+// abortOnClose makes Close close with a reset (closeCheckConn), for connections net/http
+// closes.
+type abortOnClose struct{ net.Conn }
+
+func (c abortOnClose) Close() error {
+	closeCheckConn(c.Conn)
+	return nil
 }
 
 // String implements Checker: "TCP_CHECK 10.0.0.1:80".

@@ -118,7 +118,23 @@ func dialTCP(ctx context.Context, s *stack.Stack, network string, laddr, raddr n
 		ep.Close()
 		return fail(errnoOf(terr))
 	}
-	return gonet.NewTCPConn(&wq, ep), nil
+	return &tcpConn{TCPConn: gonet.NewTCPConn(&wq, ep), ep: ep}, nil
+}
+
+// tcpConn is a TCP connection the host dialled: a net.Conn that can also be closed with a
+// reset.
+type tcpConn struct {
+	*gonet.TCPConn
+	ep tcpip.Endpoint
+}
+
+// Abort closes the connection with a reset instead of a FIN (SO_LINGER 0), so that nothing
+// stays in TIME_WAIT: a health check that opens a connection a second to each of 1,000
+// servers would otherwise hold some 60,000 of them, about 5 KiB each in gVisor. HAProxy's
+// checks close the same way.
+func (c *tcpConn) Abort() error {
+	c.ep.SocketOptions().SetLinger(tcpip.LingerOption{Enabled: true, Timeout: 0})
+	return c.TCPConn.Close()
 }
 
 func dialUDP(s *stack.Stack, network string, laddr, raddr netip.AddrPort) (net.Conn, error) {

@@ -2,10 +2,13 @@ package netstack
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uvs-lb/uvs/netstack/port"
 )
@@ -108,5 +111,61 @@ func TestListenBothFamiliesOnOnePort(t *testing.T) {
 	}
 	if _, err := h.ListenTCP(netip.MustParseAddrPort("[::]:80")); err == nil {
 		t.Error("two listeners on [::]:80")
+	}
+}
+
+// TestAbortResets: a dialled connection closed with Abort resets the peer's side (its read
+// fails) instead of closing it with a FIN (its read returns EOF), so the dialler keeps nothing
+// in TIME_WAIT.
+func TestAbortResets(t *testing.T) {
+	a, b := port.Pipe(port.MemConfig{Name: "a", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}, port.MemConfig{Name: "b", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}})
+	ctx := context.Background()
+	mk := func(p port.Port, addr string) *Host {
+		h, err := NewHost(HostConfig{Standalone: true, NICs: []NICConfig{{Port: p, Addrs: []netip.Prefix{netip.MustParsePrefix(addr)}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		return h
+	}
+	server, client := mk(a, "10.9.0.1/24"), mk(b, "10.9.0.2/24")
+	at := netip.MustParseAddrPort("10.9.0.1:8080")
+	ln, err := server.ListenTCP(at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, abort := range []bool{false, true} {
+		got := make(chan error, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				got <- err
+				return
+			}
+			defer c.Close()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err = c.Read(make([]byte, 1))
+			got <- err
+		}()
+		c, err := client.DialFrom(ctx, "tcp", netip.AddrPort{}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if abort {
+			c.(interface{ Abort() error }).Abort()
+		} else {
+			c.Close()
+		}
+		err = <-got
+		if abort && (err == nil || errors.Is(err, io.EOF)) {
+			t.Errorf("after Abort the server read %v, want a reset", err)
+		}
+		if !abort && !errors.Is(err, io.EOF) {
+			t.Errorf("after Close the server read %v, want EOF", err)
+		}
 	}
 }
