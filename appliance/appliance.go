@@ -66,6 +66,7 @@ type Appliance struct {
 	host   *netstack.Host
 	dp     *netstack.Dataplane
 	health *checking
+	vrrp   *vrrpRun
 
 	mu   sync.Mutex // serialises Reload
 	cfg  *conf.Config
@@ -143,6 +144,11 @@ func New(o Options) (a *Appliance, err error) {
 		return nil, fmt.Errorf("appliance: %w", err)
 	}
 	a = &Appliance{log: o.Log, engine: engine, host: host, dp: dp, health: chk, cfg: cfg, vips: map[netip.Addr]bool{}}
+	if a.vrrp, err = newVRRP(o.Log, host, cfg); err != nil {
+		dp.Close()
+		opened = nil
+		return nil, fmt.Errorf("appliance: %w", err)
+	}
 	for _, v := range vipsOf(cfg) {
 		if err := host.AddVIP(v); err != nil {
 			dp.Close()
@@ -167,6 +173,9 @@ func vipsOf(c *conf.Config) []netip.Addr {
 	}
 	var out []netip.Addr
 	add := func(a netip.Addr) {
+		if c.VRRPInstanceOf(a) != nil {
+			return // owned only while its VRRP instance is MASTER
+		}
 		if a.IsValid() && !seen[a] {
 			seen[a] = true
 			out = append(out, a)
@@ -204,6 +213,12 @@ func (a *Appliance) Start(ctx context.Context) error {
 		a.engine.Close()
 		return fmt.Errorf("appliance: %w", err)
 	}
+	if err := a.vrrp.start(ctx); err != nil {
+		a.health.close()
+		a.dp.Close()
+		a.engine.Close()
+		return fmt.Errorf("appliance: %w", err)
+	}
 	ev := a.log.Info()
 	for _, ifc := range a.cfg.Interfaces {
 		ev = ev.Str("interface."+ifc.Name, fmt.Sprint(ifc.Addresses))
@@ -220,6 +235,9 @@ func (a *Appliance) Reload(cfg *conf.Config) error {
 	defer a.mu.Unlock()
 	if !reflect.DeepEqual(a.cfg.Interfaces, cfg.Interfaces) {
 		return errors.New("appliance: reload: interfaces changed; that needs a restart")
+	}
+	if !sameVRRP(a.cfg, cfg) {
+		return errors.New("appliance: reload: VRRP instances, scripts, track files or sync groups changed; that needs a restart")
 	}
 	if err := a.health.set(cfg); err != nil {
 		return fmt.Errorf("appliance: reload: %w", err)
@@ -265,6 +283,9 @@ func (a *Appliance) Stats() netstack.Stats { return a.dp.Stats() }
 // scripts) and the Monitor's (checks run and failed, per checker).
 func (a *Appliance) Health() (HealthCounts, health.Stats) { return a.health.counters() }
 
+// VRRP reports the state of every VRRP instance.
+func (a *Appliance) VRRP() []VRRPStatus { return a.vrrp.status() }
+
 // Alive reports each checked real server's state, by virtual server and server as keepalived
 // names them ("[10.0.0.1]:tcp:80" → "[192.168.1.20]:tcp:80" → true).
 func (a *Appliance) Alive() map[string]map[string]bool { return a.health.alive() }
@@ -272,8 +293,17 @@ func (a *Appliance) Alive() map[string]map[string]bool { return a.health.alive()
 // Close stops the health checks (running omega's scripts), the dataplane (which closes the
 // ports and the host) and the engine, and waits.
 func (a *Appliance) Close() error {
+	a.vrrp.close() // first: a master's priority-0 advert needs the ports
 	a.health.close()
 	err := a.dp.Close()
 	a.engine.Close()
 	return err
+}
+
+// sameVRRP reports whether two configurations have the same VRRP: instances, scripts, track
+// files, sync groups and globals.
+func sameVRRP(a, b *conf.Config) bool {
+	return reflect.DeepEqual(a.VRRPInstances, b.VRRPInstances) && reflect.DeepEqual(a.VRRPScripts, b.VRRPScripts) &&
+		reflect.DeepEqual(a.VRRPTrackFiles, b.VRRPTrackFiles) && reflect.DeepEqual(a.VRRPSyncGroups, b.VRRPSyncGroups) &&
+		reflect.DeepEqual(a.VRRP, b.VRRP)
 }

@@ -77,7 +77,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		macs: make([][][6]byte, len(cfg.NICs)), vipMACs: make(map[netip.Addr][6]byte)}
 	for i := range cfg.NICs {
 		l := newLink(&cfg.NICs[i])
-		l.nic, l.protos = i, &h.protos
+		l.nic, l.protos, l.learn = i, &h.protos, h.forgetMoved
 		h.links = append(h.links, l)
 	}
 	return h, nil

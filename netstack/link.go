@@ -34,6 +34,8 @@ type link struct {
 	// (mac.go), nil when it has none.
 	protos *atomic.Pointer[protoTable]
 	macs   atomic.Pointer[linkMACs]
+	// learn forgets neighbors a gratuitous ARP says moved (garp.go).
+	learn garpLearner
 
 	dispatcher atomic.Pointer[dispatcher] // nil until the NIC is attached, and after it is removed
 	frames     sync.Pool                  // *txFrames
@@ -84,6 +86,7 @@ func (l *link) deliver(frame []byte) {
 			return
 		}
 	}
+	l.watchGARP(frame)
 	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(frame)})
 	defer pkt.DecRef()
 	if !l.ParseHeader(pkt) {
