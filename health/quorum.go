@@ -7,8 +7,9 @@ package health
 //
 //   - The first Update sets the state: up when alive ≥ Quorum + Hysteresis. This is
 //     keepalived's start: it computes the state from the servers' initial states (all alive
-//     unless alpha) before any check, and runs no quorum_up or quorum_down script for it (it
-//     does install the sorry server when starting down). So changed is false then: act on up.
+//     unless alpha) before any check. changed is false then: the caller decides what the
+//     first state means (the appliance, as keepalived's code, runs quorum_down once for a
+//     service that starts without quorum and has a sorry server, and nothing otherwise).
 //   - Down → up when alive ≥ Quorum + Hysteresis.
 //   - Up → down when alive < Quorum − Hysteresis, or when alive is 0 whatever the thresholds
 //     say (keepalived's rule too: a service with no live weight has no quorum).
