@@ -226,6 +226,24 @@ func TestConnReuseModeReschedulesTimeWait(t *testing.T) {
 	}
 }
 
+// TestConnReuseModeReschedulesClose: a SYN reusing the port of a connection the server
+// refused (RST: CLOSE) gets a fresh server, as IPVS's is_new_conn_expected allows; without it
+// a client retrying a dead server would keep being sent there until the entry expires.
+func TestConnReuseModeReschedulesClose(t *testing.T) {
+	cfg := &Config{Services: []ServiceConfig{natService("rr", rs1, rs2)}, ConnReuseMode: 1}
+	r := newRig(t, cfg, Options{})
+	c, vp := ap(client1, 7001), ap(vip, 80)
+	v := r.send(tcp(c, vp, packet.TCPSyn))
+	rs := realOf(v)
+	if v = r.send(tcp(rs, c, packet.TCPRst|packet.TCPAck)); v.Conn.State != conntab.StateClose {
+		t.Fatalf("state after the server's RST = %v, want CLOSE", v.Conn.State)
+	}
+	v = r.send(tcp(c, vp, packet.TCPSyn))
+	if v.Action != ActForward || realOf(v) == rs || v.Conn.State != conntab.StateSynRecv {
+		t.Fatalf("SYN on CLOSE: %v to %v state %v, want a new connection on the other server", v.Action, realOf(v), v.Conn.State)
+	}
+}
+
 func TestPersistenceWithNetmask(t *testing.T) {
 	svc := natService("rr", rs1, rs2, rs3)
 	svc.Persistence = 30 * time.Second

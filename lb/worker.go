@@ -161,8 +161,11 @@ func (w *Worker) reschedule(t *Table, p *packet.Packet, c *conntab.Conn) bool {
 	resched := false
 	if s := t.dest(c.Dest); t.expireNoDst && s != nil && (s.svc == nil || s.weight == 0) {
 		resched = true
-	} else if c.Prev == conntab.StateTimeWait || // the state before this SYN moved it
-		(t.reuseMode&2 != 0 && c.Prev == conntab.StateFinWait && c.Flags&conntab.FlagInputOnly != 0) {
+	} else if c.Tmpl == 0 && // IPVS leaves a connection a persistence template controls alone
+		(c.Prev == conntab.StateTimeWait || c.Prev == conntab.StateClose || // the state before this SYN moved it
+			(t.reuseMode&2 != 0 && c.Prev == conntab.StateFinWait && c.Flags&conntab.FlagInputOnly != 0)) {
+		// IPVS's is_new_conn_expected: TIME_WAIT and CLOSE (a connection that ended in a
+		// reset, such as one the server refused), and FIN_WAIT of DR/TUN with bit 1.
 		resched = true
 	}
 	if resched {
