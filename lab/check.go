@@ -230,6 +230,8 @@ func (r *reader) checkExpectations(t *Topology) {
 		case x.Server != "":
 			if n := t.node(x.Server); n == nil || n.Kind != KindHost {
 				r.Errorf(x.key+".server", "no host %s (a real server is a host node)", x.Server)
+			} else {
+				r.checkHealthBounds(t, x, n)
 			}
 		case x.Appliance != "":
 			if n := t.node(x.Appliance); n == nil || n.Kind != KindAppliance {

@@ -44,15 +44,19 @@ func (r *runner) report(setup time.Duration) *Report {
 		}
 	}
 	rep.Servers = r.servers(answered)
+	r.health.poll() // the last transitions, and the state at the end
+	transitions, checked := r.health.results()
 	for _, n := range r.t.Nodes {
 		if an := r.appliances[n.Name]; an != nil {
 			c, inTable := an.counters()
 			rep.Appliances = append(rep.Appliances, ApplianceReport{
 				Name: n.Name, Conns: c.Conns, InTable: inTable, InPackets: c.InPkts, OutPackets: c.OutPkts,
 				Forwarded: c.Forwarded, Passed: c.Passed, Dropped: c.Dropped, Drops: c.Drops,
+				HealthChecks: c.Checks, HealthFailed: c.Failed, Checked: checked[n.Name],
 			})
 		}
 	}
+	rep.Health = transitions
 	for _, c := range r.cables {
 		st := c.w.Stats()
 		rep.Links = append(rep.Links, LinkReport{Name: c.l.Name, A: c.l.A.String(), B: c.l.B.String(), AtoB: st.AtoB, BtoA: st.BtoA})

@@ -15,7 +15,7 @@ var features = []struct {
 	have       bool
 }{
 	{"dr", "direct routing (lb_kind DR)", true},
-	{"health", "health checks", false},
+	{"health", "health checks", true},
 	{"vrrp", "VRRP failover", false},
 	{"sync", "connection sync", false},
 }

@@ -1,9 +1,11 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +84,16 @@ func redact(r *Report) *Report {
 		c.Expectations = append(c.Expectations, x)
 	}
 	c.Series = nil
+	// Health transitions keep their rows, undated, each server's in the order they came;
+	// servers are sorted, as which of two failing servers a check found first is timing.
+	c.Health = nil
+	for _, h := range r.Health {
+		h.At = 0
+		c.Health = append(c.Health, h)
+	}
+	slices.SortStableFunc(c.Health, func(a, b HealthTransition) int {
+		return cmp.Or(cmp.Compare(a.Appliance, b.Appliance), cmp.Compare(a.VirtualServer, b.VirtualServer), cmp.Compare(a.Address, b.Address))
+	})
 	return &c
 }
 

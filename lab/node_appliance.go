@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -24,8 +25,10 @@ type applianceNode struct {
 	macs  map[string]net.HardwareAddr
 
 	cfg  *conf.Config
-	a    *appliance.Appliance // nil while killed
+	a    *appliance.Appliance // nil while killed; changed under mu, by the timeline only
 	past applianceCounters    // what killed incarnations counted
+
+	mu sync.Mutex // guards a's changes, for readers beside the timeline (the health watch)
 }
 
 // applianceCounters are what the report says of an appliance, summed over its incarnations.
@@ -37,6 +40,8 @@ type applianceCounters struct {
 	Passed    uint64 // frames handed to its host stack
 	Dropped   uint64 // frames dropped, for any reason
 	Drops     map[string]uint64
+	Checks    uint64 // health checks completed
+	Failed    uint64 // and failed
 }
 
 func (c *applianceCounters) add(o applianceCounters) {
@@ -46,6 +51,8 @@ func (c *applianceCounters) add(o applianceCounters) {
 	c.Forwarded += o.Forwarded
 	c.Passed += o.Passed
 	c.Dropped += o.Dropped
+	c.Checks += o.Checks
+	c.Failed += o.Failed
 	for k, v := range o.Drops {
 		if c.Drops == nil {
 			c.Drops = map[string]uint64{}
@@ -77,7 +84,9 @@ func (an *applianceNode) boot(ctx context.Context) error {
 		a.Close()
 		return fmt.Errorf("%s: %w", an.n.Name, err)
 	}
+	an.mu.Lock()
 	an.a = a
+	an.mu.Unlock()
 	return nil
 }
 
@@ -87,8 +96,18 @@ func (an *applianceNode) kill() {
 		return
 	}
 	an.past.add(countersOf(an.a))
-	an.a.Close()
+	a := an.a
+	an.mu.Lock()
 	an.a = nil
+	an.mu.Unlock()
+	a.Close()
+}
+
+// current returns the running incarnation, or nil: for readers other than the timeline.
+func (an *applianceNode) current() *appliance.Appliance {
+	an.mu.Lock()
+	defer an.mu.Unlock()
+	return an.a
 }
 
 // reload applies cfg; on error the running configuration stays, as appliance.Reload keeps it.
@@ -126,6 +145,8 @@ func countersOf(a *appliance.Appliance) applianceCounters {
 		c.InPkts += st.InPkts
 		c.OutPkts += st.OutPkts
 	}
+	_, hs := a.Health()
+	c.Checks, c.Failed = hs.Checks, hs.Failed
 	st := a.Stats()
 	for _, p := range st.Ports {
 		c.Forwarded += p.Forwarded

@@ -11,9 +11,13 @@ import (
 var expectBounds = map[string][]string{
 	"":          {"max_errors", "min_requests", "max_p99", "failover"},
 	"client":    {"max_errors", "min_requests", "max_p99", "failover"},
-	"server":    {"share", "min_requests"},
+	"server":    {"share", "min_requests", "removed_within", "restored_within", "max_removals"},
 	"appliance": {"max_drops"},
 }
+
+// allBounds lists every bound, in the order they are read.
+var allBounds = []string{"max_errors", "min_requests", "max_p99", "failover", "share", "max_drops",
+	"removed_within", "restored_within", "max_removals"}
 
 // expectation reads one [[expect]] entry: a subject (client, server or appliance; none is
 // every client) and one or more bounds on it. Each bound is judged, and reported, on its own.
@@ -40,7 +44,7 @@ func (r *reader) expectation(t *table) *Expectation {
 		}
 	}
 	bounds, applies := 0, map[string]bool{}
-	for _, k := range []string{"max_errors", "min_requests", "max_p99", "failover", "share", "max_drops"} {
+	for _, k := range allBounds {
 		if !t.Has(k) {
 			continue
 		}
@@ -51,7 +55,7 @@ func (r *reader) expectation(t *table) *Expectation {
 		}
 	}
 	if bounds == 0 {
-		r.Errorf(t.Path(), "an expectation needs a bound: %s", joinOr([]string{"max_errors", "min_requests", "max_p99", "failover", "share", "max_drops"}))
+		r.Errorf(t.Path(), "an expectation needs a bound: %s", joinOr(allBounds))
 	}
 	// Only the bounds that apply are read: the others were reported.
 	if n, ok := t.Integer("max_errors", 0, math.MaxInt64); ok && applies["max_errors"] {
@@ -68,6 +72,15 @@ func (r *reader) expectation(t *table) *Expectation {
 	}
 	if d, ok := t.Duration("failover", 0, maxDuration); ok && applies["failover"] {
 		x.Failover, x.HasFailover = d, true
+	}
+	if d, ok := t.Duration("removed_within", 0, maxDuration); ok && applies["removed_within"] {
+		x.RemovedWithin, x.HasRemoved = d, true
+	}
+	if d, ok := t.Duration("restored_within", 0, maxDuration); ok && applies["restored_within"] {
+		x.RestoredWithin, x.HasRestored = d, true
+	}
+	if n, ok := t.Integer("max_removals", 0, math.MaxInt64); ok && applies["max_removals"] {
+		x.MaxRemovals, x.HasMaxRemovals = uint64(n), true
 	}
 	if applies["share"] {
 		x.Share, x.HasShare = r.share(t)
@@ -96,8 +109,11 @@ func (r *reader) share(t *table) ([2]float64, bool) {
 }
 
 func subjectName(subject string) string {
-	if subject == "" {
+	switch subject {
+	case "":
 		return "the clients"
+	case "appliance":
+		return "an appliance"
 	}
 	return "a " + subject
 }

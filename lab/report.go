@@ -18,11 +18,15 @@ type Report struct {
 	// Setup is how long building and starting every node, link and switch took.
 	Setup time.Duration `json:"setup_ns"`
 
-	Clients      []ClientReport      `json:"clients"`
-	Servers      []ServerReport      `json:"servers"`
-	Appliances   []ApplianceReport   `json:"appliances"`
-	Links        []LinkReport        `json:"links"`
-	Events       []EventReport       `json:"events"`
+	Clients    []ClientReport    `json:"clients"`
+	Servers    []ServerReport    `json:"servers"`
+	Appliances []ApplianceReport `json:"appliances"`
+	Links      []LinkReport      `json:"links"`
+	Events     []EventReport     `json:"events"`
+	// Health lists the health transitions of the real servers on the appliances, in time
+	// order: which server each appliance took out of a virtual server, or put back, when,
+	// and why.
+	Health       []HealthTransition  `json:"health,omitempty"`
 	Series       []SeriesPoint       `json:"series"` // all loads together, one point per bucket
 	Expectations []ExpectationResult `json:"expectations"`
 }
@@ -84,7 +88,40 @@ type ApplianceReport struct {
 	Passed     uint64            `json:"passed"`    // frames handed to its own host stack
 	Dropped    uint64            `json:"dropped"`   // frames dropped
 	Drops      map[string]uint64 `json:"drops,omitempty"`
+	// HealthChecks and HealthFailed count its health checks (an attempt and its retries)
+	// and those that failed, over its incarnations.
+	HealthChecks uint64 `json:"health_checks,omitempty"`
+	HealthFailed uint64 `json:"health_failed,omitempty"`
+	// Checked lists the real servers it checks, as its last incarnation saw them at the end.
+	Checked []CheckedReport `json:"checked,omitempty"`
 	// VRRP transitions come with VRRP.
+}
+
+// CheckedReport is one real server an appliance checks, at the end of the run.
+type CheckedReport struct {
+	VirtualServer string `json:"virtual_server"`   // "10.0.0.1:80", "UDP 10.0.0.1:53", "FWM 80"
+	Server        string `json:"server,omitempty"` // the host with its address ("" if none)
+	Address       string `json:"address"`          // "192.168.1.22:8080"
+	Alive         bool   `json:"alive"`
+	Checks        uint64 `json:"checks"` // by this incarnation: checks completed, and failed
+	Failed        uint64 `json:"failed"`
+}
+
+// HealthTransition is a real server taken out of a virtual server by an appliance's health
+// checks, or put back.
+type HealthTransition struct {
+	// At is when the check that decided ended, from the start of the clients.
+	At            time.Duration `json:"at_ns"`
+	Appliance     string        `json:"appliance"`
+	VirtualServer string        `json:"virtual_server"`
+	Server        string        `json:"server,omitempty"` // the host with its address ("" if none)
+	Address       string        `json:"address"`
+	Up            bool          `json:"up"`
+	// Check is the checker that decided ("HTTP_GET", "TCP_CHECK", ...; "" for an appliance
+	// that restarted), Reason why it failed ("connection refused", "timeout", "HTTP status
+	// 500 on /", ...) or "succeeded".
+	Check  string `json:"check,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // LinkReport is one link's frame counts per direction.

@@ -48,7 +48,7 @@ func (r *Report) SVG() []byte {
 	y := func(v float64) float64 { return plotBottom - v/yMax*(plotBottom-plotTop) }
 
 	instants := eventInstants(r.Events)
-	svgHeight := eventListTop + len(instants)*eventLineHeight + 12
+	svgHeight := eventListTop + (len(instants)+len(r.Health))*eventLineHeight + 12
 	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">
 `, svgWidth, svgHeight, svgWidth, svgHeight)
@@ -86,6 +86,30 @@ func (r *Report) SVG() []byte {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="10" text-anchor="middle" fill="#333">%d</text>`+"\n", ex, plotTop-6, i+1)
 		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#333"><tspan font-weight="bold">%d</tspan>  %v  %s</text>`+"\n",
 			plotLeft, eventListTop+i*eventLineHeight, i+1, in.at, esc(strings.Join(in.labels, "; ")))
+	}
+
+	// Health transitions: a triangle on the time axis in the server's color, pointing down
+	// when the server was taken out and up when it was put back, listed below the events.
+	color := map[string]string{}
+	for i, name := range names {
+		color[name] = palette[i%len(palette)]
+	}
+	for i, h := range r.Health {
+		c := color[h.Server]
+		if c == "" {
+			c = "#888"
+		}
+		hx, glyph, shape := x(h.At.Seconds()), "▲", "l-5 9 h10 z"
+		if !h.Up {
+			glyph, shape = "▼", "l-5 -9 h10 z"
+		}
+		apex := plotBottom - 11
+		if !h.Up {
+			apex = plotBottom - 2
+		}
+		fmt.Fprintf(&b, `<path d="M%.1f %d %s" fill="%s" stroke="white"/>`+"\n", hx, apex, shape, c)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#333"><tspan fill="%s">%s</tspan>  %v  %s</text>`+"\n",
+			plotLeft, eventListTop+(len(instants)+i)*eventLineHeight, c, glyph, roundDuration(h.At), esc(h.sentence()))
 	}
 
 	// One line per server, at the middle of each bucket; then the errors.

@@ -25,13 +25,21 @@ func sampleReport() *Report {
 		}},
 		Servers: []ServerReport{{Name: "rs1", Answered: 200, Share: 51.3, Received: 201}, {Name: "rs<2>", Answered: 190, Share: 48.7, Received: 190}},
 		Appliances: []ApplianceReport{{Name: "lb1", Conns: 400, InTable: 380, Forwarded: 4000, Passed: 20, Dropped: 3,
-			Drops: map[string]uint64{"no_neighbor": 3}}},
+			Drops: map[string]uint64{"no_neighbor": 3}, HealthChecks: 16, HealthFailed: 3,
+			Checked: []CheckedReport{{VirtualServer: "10.0.0.1:80", Server: "rs1", Address: "192.168.1.21:80", Alive: true, Checks: 8},
+				{VirtualServer: "10.0.0.1:80", Server: "rs<2>", Address: "192.168.1.22:80", Alive: true, Checks: 8, Failed: 3}}}},
 		Links: []LinkReport{{Name: "c1:eth0--lb1:eth0", A: "c1:eth0", B: "lb1:eth0",
 			AtoB: wire.DirStats{Frames: 10, Bytes: 1000, Delivered: 9, Lost: 1}, BtoA: wire.DirStats{Frames: 5, Delivered: 5}}},
 		Events: []EventReport{
 			{At: time.Second, Action: ActServiceStop, Subject: "rs<2>/http"},
 			{At: time.Second, Action: ActWeight, Subject: "lb1 192.168.1.22 weight 0"},
 			{At: 3 * time.Second, Action: ActReload, Subject: "lb1", Error: "appliance: reload: interfaces changed & more"},
+		},
+		Health: []HealthTransition{
+			{At: 1500 * time.Millisecond, Appliance: "lb1", VirtualServer: "10.0.0.1:80", Server: "rs<2>", Address: "192.168.1.22:80",
+				Check: "HTTP_GET", Reason: "connection refused"},
+			{At: 3200 * time.Millisecond, Appliance: "lb1", VirtualServer: "10.0.0.1:80", Server: "rs<2>", Address: "192.168.1.22:80",
+				Up: true, Check: "HTTP_GET", Reason: "succeeded"},
 		},
 		Series: []SeriesPoint{
 			{Start: 0, PerServer: map[string]uint64{"rs1": 50, "rs<2>": 50}},
@@ -79,6 +87,11 @@ func TestSVGWellFormed(t *testing.T) {
 			for _, e := range tc.rep.Events {
 				if !strings.Contains(text, string(e.Action)+" "+e.Subject) {
 					t.Errorf("event %s %s is not listed", e.Action, e.Subject)
+				}
+			}
+			for _, h := range tc.rep.Health {
+				if !strings.Contains(text, h.sentence()) {
+					t.Errorf("health transition %+v is not listed", h)
 				}
 			}
 			for _, tick := range []string{"0s", "requests/s"} {
@@ -152,7 +165,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	var raw map[string]any
 	data, _ := sampleReport().JSON()
 	json.Unmarshal(data, &raw)
-	for _, k := range []string{"clients", "servers", "appliances", "links", "events", "series", "expectations", "setup_ns"} {
+	for _, k := range []string{"clients", "servers", "appliances", "links", "events", "health", "series", "expectations", "setup_ns"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("JSON has no %q", k)
 		}

@@ -47,6 +47,13 @@ func (r *Report) Text() string {
 			}
 		})
 	}
+	if len(r.Health) > 0 {
+		section(&b, "AT\tAPPLIANCE\tVIRTUAL SERVER\tREAL SERVER\tHEALTH\t", func(w *tabwriter.Writer) {
+			for _, h := range r.Health {
+				fmt.Fprintf(w, "%v\t%s\t%s\t%s\t%s\n", roundDuration(h.At), h.Appliance, h.VirtualServer, h.serverText(), h.stateText())
+			}
+		})
+	}
 	if len(r.Expectations) > 0 {
 		section(&b, "EXPECT\t\t", func(w *tabwriter.Writer) {
 			for _, x := range r.Expectations {
@@ -112,4 +119,39 @@ func counts(m map[string]uint64) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// serverText names a checked real server: its host and address, or its address.
+func (h HealthTransition) serverText() string {
+	if h.Server == "" {
+		return h.Address
+	}
+	return h.Server + " " + h.Address
+}
+
+// stateText says what happened and why: "out: HTTP_GET connection refused", "in: TCP_CHECK
+// succeeded".
+func (h HealthTransition) stateText() string {
+	s := "in"
+	if !h.Up {
+		s = "out"
+	}
+	why := strings.TrimSpace(h.Check + " " + h.Reason)
+	if why == "" {
+		return s
+	}
+	return s + ": " + why
+}
+
+// sentence says it all: "lb1 took rs2 192.168.1.22:8080 out of 10.0.0.1:80: HTTP_GET
+// connection refused".
+func (h HealthTransition) sentence() string {
+	s := fmt.Sprintf("%s put %s back into %s", h.Appliance, h.serverText(), h.VirtualServer)
+	if !h.Up {
+		s = fmt.Sprintf("%s took %s out of %s", h.Appliance, h.serverText(), h.VirtualServer)
+	}
+	if why := strings.TrimSpace(h.Check + " " + h.Reason); why != "" {
+		s += ": " + why
+	}
+	return s
 }

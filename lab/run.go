@@ -45,6 +45,7 @@ func Run(ctx context.Context, t *Topology, o Options) (*Report, error) {
 		return nil, err
 	}
 	setup := time.Since(began)
+	r.health = newHealthWatch(r)
 	r.run(ctx)
 	return r.report(setup), ctx.Err()
 }
@@ -64,6 +65,7 @@ type runner struct {
 	macs       uint32
 
 	events []EventReport // the timeline as it ran
+	health *healthWatch  // the appliances' health transitions
 }
 
 // run runs the loads for the topology's duration and plays the timeline meanwhile.
@@ -77,6 +79,7 @@ func (r *runner) run(ctx context.Context) {
 		wg.Go(func() { l.err = l.run(runCtx) })
 	}
 	wg.Go(func() { r.timeline(ctx, runCtx, start) })
+	wg.Go(func() { r.health.run(runCtx, start) })
 	wg.Wait()
 	<-runCtx.Done() // the run lasts its duration, whether or not clients or events fill it
 }

@@ -243,6 +243,13 @@ type Expectation struct {
 	// Share bounds the fraction of all answered requests a server answered, in percent.
 	Share    [2]float64
 	HasShare bool
+	// RemovedWithin bounds how long after its failure (the first event about the host) the
+	// appliances' health checks took a server out; RestoredWithin how long after its repair
+	// (its last event) they put it back. MaxRemovals bounds how often they took it out.
+	RemovedWithin, RestoredWithin time.Duration
+	HasRemoved, HasRestored       bool
+	MaxRemovals                   uint64
+	HasMaxRemovals                bool
 
 	key string
 }

@@ -10,7 +10,7 @@ import (
 // withWeight returns a copy of c in which the real server at server (any port when its port
 // is 0) has weight w, in every virtual server or only in the one named virtual, and how many
 // entries it changed. A weight change is a reload with one number changed, as an operator
-// (or a health check, once uvs has them) would make it; c itself is left alone.
+// makes it with ipvsadm -e; c itself is left alone.
 func withWeight(c *conf.Config, server netip.AddrPort, virtual string, w int32) (*conf.Config, int) {
 	next := *c
 	next.Services = slices.Clone(c.Services)
