@@ -128,6 +128,11 @@ func (e *Engine) Apply(cfg *Config) error {
 		return err
 	}
 	e.table.Store(t)
+	for _, d := range e.dests {
+		if d != nil {
+			d.published.Store(uint64(uint32(d.weight)) | uint64(d.method)<<32)
+		}
+	}
 	return nil
 }
 

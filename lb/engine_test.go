@@ -610,3 +610,36 @@ func TestProcessDoesNotAllocate(t *testing.T) {
 }
 
 func keyOf(s ServiceConfig) svcKey { return s.key() }
+
+// TestDestWeightReadsDuringApply: the control path reads a server's weight and method while
+// another goroutine applies configurations (the race detector checks), and sees only
+// published values, never those of a table that is being compiled or was refused.
+func TestDestWeightReadsDuringApply(t *testing.T) {
+	cfg := func(w int32) *Config {
+		c := &Config{Services: []ServiceConfig{natService("rr", rs1)}}
+		c.Services[0].Servers[0].Weight = w
+		return c
+	}
+	r := newRig(t, cfg(1), Options{})
+	d := r.e.Table().Services()[0].Dests()[0]
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			r.e.Apply(cfg(int32(1 + i%2)))
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			if w := d.Weight(); w != 2 || d.Method() != MethodNAT {
+				t.Fatalf("weight %d method %v after the last Apply, want 2 Masq", w, d.Method())
+			}
+			return
+		default:
+			if w := d.Weight(); w != 1 && w != 2 {
+				t.Fatalf("weight %d was never published", w)
+			}
+		}
+	}
+}

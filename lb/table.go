@@ -3,6 +3,7 @@ package lb
 import (
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/uvs-lb/uvs/lb/sched"
 	"github.com/uvs-lb/uvs/packet"
@@ -145,6 +146,9 @@ type Dest struct {
 	lastWeight int32
 	method     Method
 	tun        *TunnelEnds // the newest table's, for MethodTUN
+	// published is the weight (low 32 bits) and method of the newest published table, for
+	// readers outside Engine.mu: weight and method above also hold a table being compiled.
+	published atomic.Uint64
 }
 
 // ID is the engine's id of the server (stable while it holds connections).
@@ -158,10 +162,10 @@ func (d *Dest) Counters() *Counters { return &d.ctrs }
 
 // Weight is the server's weight in the newest compiled table. Control path only: the data
 // path reads the weight of its own table version.
-func (d *Dest) Weight() int32 { return d.weight }
+func (d *Dest) Weight() int32 { return int32(uint32(d.published.Load())) }
 
 // Method is the server's forwarding method in the newest compiled table (control path).
-func (d *Dest) Method() Method { return d.method }
+func (d *Dest) Method() Method { return Method(d.published.Load() >> 32) }
 
 // Services returns the table's services in no particular order.
 func (t *Table) Services() []*Service {
