@@ -28,6 +28,9 @@ type Config struct {
 	VRRPScripts    []VRRPScript
 	VRRPTrackFiles []VRRPTrackFile
 	VRRPSyncGroups []VRRPSyncGroup
+
+	// Sync is [sync]: IPVS connection synchronisation (keepalived's lvs_sync_daemon).
+	Sync Sync
 }
 
 // Interface is one [[interface]]: a port and the appliance's own addresses on it.
@@ -159,6 +162,9 @@ func (p *parser) config(t *table) *Config {
 		p.log(&c.Log, lt)
 	}
 	p.vrrp(c, t)
+	if st, ok := t.Sub("sync"); ok {
+		p.sync(c, st)
+	}
 	t.Done()
 	return c
 }

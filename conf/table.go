@@ -118,6 +118,8 @@ func hint(k string) string {
 		"track_process", "vrrp_track_process", "track_bfd", "lvs_sync_daemon_interface",
 		"script_user", "enable_script_security":
 		return "keepalived's " + k + " is not supported"
+	case "lvs_sync_daemon", "sync_daemon", "start_daemon":
+		return "connection sync is the [sync] table (interface, vrrp_instance, id, maxlen, port, ttl, group)"
 	case "global_tracking":
 		return "keepalived's global_tracking, deprecated, is the sync group's own track_interface, track_script and track_file"
 	case "digest", "status_code":
