@@ -48,6 +48,8 @@ type vrrpRun struct {
 	inbox   chan vrrpInput
 	dropped uint64 // adverts the full inbox refused (under mu)
 
+	groupStopped map[string]bool // sync groups that were notified STOP
+
 	mu      sync.Mutex
 	fifo    *os.File
 	scripts sync.WaitGroup
@@ -73,16 +75,17 @@ type vrrpInput struct {
 
 // vrrpInst is one instance: its configuration, router and the state the appliance keeps.
 type vrrpInst struct {
-	cfg    *conf.VRRPInstance
-	nic    int
-	router *vrrp.Router
-	src    netip.Addr
-	vmac   [6]byte // zero without use_vmac
-	owned  []netip.Addr
-	garp   *time.Timer // the pending second burst or refresh, under vrrpRun.mu
-	tracks []*track
-	delta  int  // sum of the tracking weights in effect
-	fault  bool // a weight-0 tracker failed
+	cfg     *conf.VRRPInstance
+	nic     int
+	router  *vrrp.Router
+	src     netip.Addr
+	vmac    [6]byte // zero without use_vmac
+	owned   []netip.Addr
+	garp    *time.Timer // the pending second burst or refresh, under vrrpRun.mu
+	tracks  []*track
+	delta   int  // sum of the tracking weights in effect
+	fault   bool // a weight-0 tracker failed
+	stopped bool // STOP was notified
 }
 
 // track is one tracked script, file or interface of one instance.
@@ -128,7 +131,7 @@ func (c *vrrpConn) Send(a *vrrp.Advert) error {
 // newVRRP builds the instances of cfg. It starts nothing.
 func newVRRP(log zerolog.Logger, host *netstack.Host, cfg *conf.Config) (*vrrpRun, error) {
 	v := &vrrpRun{log: log, host: host, cfg: cfg, nics: map[string]int{}, byKey: map[vrrpKey]*vrrpInst{},
-		groups: map[*vrrp.Group]*conf.VRRPSyncGroup{}, inbox: make(chan vrrpInput, vrrpQueue)}
+		groups: map[*vrrp.Group]*conf.VRRPSyncGroup{}, inbox: make(chan vrrpInput, vrrpQueue), groupStopped: map[string]bool{}}
 	for i, ifc := range cfg.Interfaces {
 		v.nics[ifc.Name] = i
 	}
@@ -300,11 +303,31 @@ func (v *vrrpRun) inputLoop() {
 				v.log.Debug().Err(err).Str("instance", in.cfg.Name).Str("from", m.src.String()).Msg("VRRP advert dropped")
 				continue
 			}
+			v.refreshOnLower(in, m.src, &a)
 			if err := v.driver.Input(in.router, m.src, &a); err != nil {
 				v.log.Debug().Err(err).Str("instance", in.cfg.Name).Str("from", m.src.String()).Msg("VRRP advert ignored")
 			}
 		}
 	}
+}
+
+// refreshOnLower re-announces a master's addresses when it hears a router of lower priority
+// claim them (a backup that stopped hearing it, or a partition healing), as keepalived does
+// (vrrp_state_master_rx, garp_lower_prio_repeat defaulting to garp_master_repeat): the
+// neighbours that followed the other router come back at once.
+func (v *vrrpRun) refreshOnLower(in *vrrpInst, src netip.Addr, a *vrrp.Advert) {
+	var lower bool
+	v.driver.Inspect(in.router, func(r *vrrp.Router) {
+		p := r.Priority()
+		lower = r.State() == vrrp.StateMaster && a.Priority != 0 &&
+			(a.Priority < p || a.Priority == p && src.Less(in.src))
+	})
+	if !lower {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.announceLocked(in, in.cfg.GARPRepeat)
 }
 
 // forUs reports whether an advert to dst is the instance's: to its group, or to its own
@@ -458,6 +481,9 @@ func (v *vrrpRun) notify(in *vrrpInst, s vrrp.State, prio uint8) {
 		script = c.NotifyBackup
 	case vrrp.StateFault:
 		script = c.NotifyFault
+	case vrrp.StateInit:
+		script = c.NotifyStop
+		in.stopped = true
 	}
 	v.runScript(script)
 	if c.Notify != "" {
@@ -475,6 +501,9 @@ func (v *vrrpRun) notifyGroup(sg *conf.VRRPSyncGroup, s vrrp.State) {
 		script = sg.NotifyBackup
 	case vrrp.StateFault:
 		script = sg.NotifyFault
+	case vrrp.StateInit:
+		script = sg.NotifyStop
+		v.groupStopped[sg.Name] = true
 	}
 	v.runScript(script)
 	if sg.Notify != "" {
@@ -682,16 +711,18 @@ func (v *vrrpRun) close() {
 	v.driver.Close()
 	v.cancel()
 	v.wg.Wait()
+	// Stopping moved every started router to INIT, which notified STOP; one that had
+	// not moved yet is told here, once, as keepalived tells each instance.
 	for _, in := range v.insts {
 		v.release(in)
-		v.runScript(in.cfg.NotifyStop)
-		if in.cfg.Notify != "" {
-			v.runScript(in.cfg.Notify, "INSTANCE", in.cfg.Name, "STOP", strconv.Itoa(int(in.router.Priority())))
+		if !in.stopped {
+			v.notify(in, vrrp.StateInit, in.router.Priority())
 		}
-		v.writeFIFO(fmt.Sprintf("INSTANCE %q STOP %d", in.cfg.Name, in.router.Priority()))
 	}
 	for _, sg := range v.groups {
-		v.runScript(sg.NotifyStop)
+		if !v.groupStopped[sg.Name] {
+			v.notifyGroup(sg, vrrp.StateInit)
+		}
 	}
 	v.scripts.Wait()
 	if v.fifo != nil {
