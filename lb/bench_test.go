@@ -15,6 +15,10 @@ const benchBatch = 64
 
 // benchRig is an engine with one NAT service of 8 servers on VIP:80.
 func benchRig(b *testing.B, scheduler string, persist time.Duration) *rig {
+	return benchRigWith(b, scheduler, persist, Options{})
+}
+
+func benchRigWith(b *testing.B, scheduler string, persist time.Duration, opts Options) *rig {
 	svc := ServiceConfig{Proto: packet.ProtoTCP, VIP: vip, Port: 80, Scheduler: scheduler, Persistence: persist}
 	for i := 0; i < 8; i++ {
 		w := int32(1 + i%3)
@@ -25,7 +29,7 @@ func benchRig(b *testing.B, scheduler string, persist time.Duration) *rig {
 		}
 		svc.Servers = append(svc.Servers, ServerConfig{Addr: netip.AddrFrom4([4]byte{192, 168, 1, byte(20 + i)}), Port: 8080, Weight: w})
 	}
-	return newRig(b, &Config{Services: []ServiceConfig{svc}}, Options{})
+	return newRig(b, &Config{Services: []ServiceConfig{svc}}, opts)
 }
 
 // setClient writes a distinct client address and port into an untagged IPv4 TCP frame. The
@@ -60,6 +64,46 @@ func establish(b *testing.B, r *rig, n int) []byte {
 	}
 	f[14+20+13] = packet.TCPAck
 	return f
+}
+
+// BenchmarkSyncExistingConn is BenchmarkExistingConn/10k with connection sync off and on. On,
+// the table counts every inbound packet and each connection is queued at one packet in 50
+// (with its template first, under persistence); the sender's DrainSync runs inline every 16
+// batches with an empty fn, so its share is in the figure. ns/op is per packet.
+func BenchmarkSyncExistingConn(b *testing.B) {
+	const n = 10_000
+	for _, tc := range []struct {
+		name    string
+		sync    bool
+		persist time.Duration
+	}{{"off", false, 0}, {"on", true, 0}, {"off+persistence", false, time.Hour}, {"on+persistence", true, time.Hour}} {
+		b.Run(tc.name, func(b *testing.B) {
+			r := benchRigWith(b, "wlc", tc.persist, Options{Sync: SyncOptions{Enabled: tc.sync}})
+			r.e.SetSyncMaster(false) // the setup's 10k templates would overflow the ring
+			ack := establish(b, r, n)
+			r.e.SetSyncMaster(true)
+			drain := func(*conntab.Conn, time.Duration) {}
+			pk, out := make([]packet.Packet, benchBatch), make([]Verdict, benchBatch)
+			batch := ackBatch(ack)
+			next := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += benchBatch {
+				for _, f := range batch {
+					setClient(f, uint32(next))
+					next = (next + 7919) % n
+				}
+				r.w.Process(batch, pk, out, r.clock.now)
+				if i/benchBatch%16 == 15 {
+					r.e.DrainSync(drain)
+				}
+			}
+			b.StopTimer()
+			if st := r.e.SyncStats(); st.Dropped != 0 || (tc.sync && b.N > 100*n && st.Queued == 0) {
+				b.Fatalf("sync stats %+v", st)
+			}
+		})
+	}
 }
 
 // ackBatch is a batch of frame buffers, as a receive ring would hand them over: the frames
@@ -190,4 +234,49 @@ func fmtInt(n int) string {
 		buf[i] = byte('0' + n%10)
 	}
 	return string(buf[i:])
+}
+
+// BenchmarkInstallSynced is the backup's cost per received connection: "new" inserts 10k
+// connections and deletes them again (the delete is in the figure), "refresh" re-applies
+// records of connections the backup holds. ns/op is per record.
+func BenchmarkInstallSynced(b *testing.B) {
+	const n = 10_000
+	master := benchRigWith(b, "wlc", 0, Options{Sync: SyncOptions{Enabled: true, Period: 1, RingSize: 2 * n}})
+	ack := establish(b, master, n)
+	for i := range n { // ESTABLISHED: synced (every packet, with Period 1)
+		setClient(ack, uint32(i))
+		master.w.Process([][]byte{ack}, master.pkts, master.out, master.clock.now)
+	}
+	var recs []syncRec
+	master.e.DrainSync(func(c *conntab.Conn, to time.Duration) { recs = append(recs, syncRec{*c, to}) })
+	if len(recs) != n {
+		b.Fatalf("%d records", len(recs))
+	}
+	for _, name := range []string{"new", "refresh"} {
+		b.Run(name, func(b *testing.B) {
+			backup := benchRigWith(b, "wlc", 0, Options{})
+			now := backup.clock.now
+			var c conntab.Conn
+			if name == "refresh" {
+				for i := range recs {
+					c = recs[i].c
+					if err := backup.e.InstallSynced(&c, recs[i].timeout, now); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				r := &recs[i%n]
+				c = r.c
+				if err := backup.e.InstallSynced(&c, r.timeout, now); err != nil {
+					b.Fatal(err)
+				}
+				if name == "new" {
+					backup.e.Conns().Delete(c.Self)
+				}
+			}
+		})
+	}
 }

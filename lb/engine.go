@@ -37,6 +37,15 @@ type Options struct {
 	// DestGrace is how long a removed real server's id stays reserved after its last
 	// connection is gone, so no in-flight batch can see the id reused. 0 = 60 s.
 	DestGrace time.Duration
+	// Seed keys the connection table's hashes; 0 = random. Directors that sync full-NAT
+	// connections must share Seed and Shards: a local port is chosen to land in its client's
+	// shard, which both decide. Keep it secret, as the hashes' seed is what stops clients
+	// from aiming at one shard.
+	Seed uint64
+	// Sync is connection sync, master side (see SyncOptions). InstallSynced, the backup
+	// side, works without it; a backup that may become master enables it too, with
+	// SetSyncMaster(false) until it does, so its connections' packet counts are kept.
+	Sync SyncOptions
 }
 
 // Engine is the load-balancing engine: the published Table, the connection table, and the
@@ -57,6 +66,7 @@ type Engine struct {
 	lastEst  int64
 
 	workers atomic.Int32
+	sync    syncState
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
@@ -85,7 +95,8 @@ func New(opts Options) *Engine {
 		byKey:    make(map[destKey]*Dest),
 		services: make(map[svcKey]*serviceIdent),
 	}
-	tc := conntab.Config{Shards: opts.Shards, Capacity: opts.Capacity, Dests: e}
+	tc := conntab.Config{Shards: opts.Shards, Capacity: opts.Capacity, Dests: e, Seed: opts.Seed}
+	tc.CountPackets, tc.PacketPeriod = e.initSync(opts.Sync)
 	if opts.Timeouts != nil {
 		tc.Timeouts = *opts.Timeouts
 	} else {

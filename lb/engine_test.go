@@ -577,35 +577,56 @@ func TestStartCloseLeavesNoGoroutine(t *testing.T) {
 	}
 }
 
+// TestProcessDoesNotAllocate: neither existing nor new connections allocate, with connection
+// sync off and on (records queued, templates with them).
 func TestProcessDoesNotAllocate(t *testing.T) {
-	r := newRig(t, &Config{Services: []ServiceConfig{natService("wlc", rs1, rs2, rs3)}}, Options{})
-	c := ap(client1, 50000)
-	syn := tcp(c, ap(vip, 80), packet.TCPSyn).Build()
-	ack := tcp(c, ap(vip, 80), packet.TCPAck).Build()
-	r.w.Process([][]byte{syn}, r.pkts, r.out, r.clock.now)
-	batch := [][]byte{ack}
-	if n := testing.AllocsPerRun(1000, func() { r.w.Process(batch, r.pkts, r.out, r.clock.now) }); n != 0 {
-		t.Errorf("existing connection: %v allocs per packet", n)
-	}
-	frames := make([][]byte, 256)
-	for i := range frames {
-		frames[i] = tcp(ap(client1, uint16(i+1)), ap(vip, 80), packet.TCPSyn).Build()
-	}
-	pk, out := make([]packet.Packet, 1), make([]Verdict, 1)
-	// Warm up: the first connection in each shard allocates that shard's first chunk of
-	// entries; after that, new connections reuse freed slots.
-	for i := range frames {
-		r.w.Process(frames[i:i+1], pk, out, r.clock.now)
-		r.e.Conns().Delete(out[0].Conn.Self)
-	}
-	i := 0
-	n := testing.AllocsPerRun(200, func() {
-		r.w.Process(frames[i%len(frames):i%len(frames)+1], pk, out, r.clock.now)
-		r.e.Conns().Delete(out[0].Conn.Self)
-		i++
-	})
-	if n != 0 {
-		t.Errorf("new connection: %v allocs per packet", n)
+	persist := natService("wlc", rs1, rs2, rs3)
+	persist.Persistence = time.Minute
+	for _, tc := range []struct {
+		name string
+		svc  ServiceConfig
+		opts Options
+	}{
+		{"sync off", natService("wlc", rs1, rs2, rs3), Options{}},
+		{"sync on", natService("wlc", rs1, rs2, rs3), Options{Sync: SyncOptions{Enabled: true, Period: 2}}},
+		{"sync on, persistence", persist, Options{Sync: SyncOptions{Enabled: true, Period: 2}}},
+	} {
+		r := newRig(t, &Config{Services: []ServiceConfig{tc.svc}}, tc.opts)
+		c := ap(client1, 50000)
+		syn := tcp(c, ap(vip, 80), packet.TCPSyn).Build()
+		ack := tcp(c, ap(vip, 80), packet.TCPAck).Build()
+		r.w.Process([][]byte{syn}, r.pkts, r.out, r.clock.now)
+		batch := [][]byte{ack}
+		if n := testing.AllocsPerRun(1000, func() { r.w.Process(batch, r.pkts, r.out, r.clock.now) }); n != 0 {
+			t.Errorf("%s: existing connection: %v allocs per packet", tc.name, n)
+		}
+		frames := make([][]byte, 256)
+		for i := range frames {
+			frames[i] = tcp(ap(client1, uint16(i+1)), ap(vip, 80), packet.TCPSyn).Build()
+		}
+		pk, out := make([]packet.Packet, 1), make([]Verdict, 1)
+		// Warm up: the first connection in each shard allocates that shard's first chunk of
+		// entries; after that, new connections reuse freed slots.
+		for i := range frames {
+			r.w.Process(frames[i:i+1], pk, out, r.clock.now)
+			r.e.Conns().Delete(out[0].Conn.Self)
+		}
+		i := 0
+		n := testing.AllocsPerRun(200, func() {
+			r.w.Process(frames[i%len(frames):i%len(frames)+1], pk, out, r.clock.now)
+			r.e.Conns().Delete(out[0].Conn.Self)
+			i++
+		})
+		if n != 0 {
+			t.Errorf("%s: new connection: %v allocs per packet", tc.name, n)
+		}
+		if st := r.e.SyncStats(); tc.opts.Sync.Enabled && st.Queued == 0 {
+			t.Errorf("%s: nothing queued: %+v", tc.name, st)
+		}
+		// The sender's side does not allocate either.
+		if n := testing.AllocsPerRun(10, func() { r.e.DrainSync(func(*conntab.Conn, time.Duration) {}) }); n != 0 {
+			t.Errorf("%s: DrainSync: %v allocs", tc.name, n)
+		}
 	}
 }
 

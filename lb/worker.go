@@ -24,6 +24,12 @@ type Worker struct {
 
 	in  sched.Input
 	key packet.FlowKey
+
+	// Connection sync (master side): the ring DrainSync empties, nil when Options.Sync is
+	// off; syncOn is whether this batch queues (sync enabled and the engine is master).
+	ring    *syncRing
+	syncOn  bool
+	syncThr uint8 // SyncOptions.Threshold
 }
 
 // WorkerStats is a snapshot of one worker's verdict counts.
@@ -35,7 +41,12 @@ type WorkerStats struct {
 // NewWorker returns a worker bound to e.
 func (e *Engine) NewWorker() *Worker {
 	slot := int(e.workers.Add(1) - 1)
-	return &Worker{e: e, slot: slot, owned: slot < counterShards}
+	w := &Worker{e: e, slot: slot, owned: slot < counterShards}
+	if e.sync.enabled {
+		w.ring, w.syncThr = newSyncRing(e.sync.ringSize), uint8(e.sync.threshold)
+		e.addSyncRing(w.ring)
+	}
+	return w
 }
 
 // Stats returns the worker's counts.
@@ -52,6 +63,7 @@ func (w *Worker) Stats() WorkerStats {
 // table once, takes no global lock and does not allocate.
 func (w *Worker) Process(frames [][]byte, pkts []packet.Packet, out []Verdict, now int64) {
 	t := w.e.table.Load()
+	w.syncOn = w.ring != nil && w.e.sync.master.Load()
 	var forwarded, passed uint64 // added to the shared counters once per batch, not per packet
 	for i, f := range frames {
 		p, v := &pkts[i], &out[i]
@@ -82,6 +94,7 @@ func (w *Worker) Process(frames [][]byte, pkts []packet.Packet, out []Verdict, n
 // receive side of a tunnel).
 func (w *Worker) Decide(p *packet.Packet, v *Verdict, now int64) {
 	*v = Verdict{}
+	w.syncOn = w.ring != nil && w.e.sync.master.Load()
 	w.decide(w.e.table.Load(), p, v, now)
 }
 
@@ -126,6 +139,9 @@ func (w *Worker) decide(t *Table, p *packet.Packet, v *Verdict, now int64) {
 	}
 	if ok {
 		w.existing(t, p, v, dir)
+		if w.syncOn && v.Action == ActForward {
+			w.syncConn(t, c, dir, c.Prev, now)
+		}
 		return
 	}
 	var svc *Service
@@ -231,6 +247,7 @@ func (w *Worker) newConn(t *Table, svc *Service, p *packet.Packet, v *Verdict, n
 		Family: k.Family, Proto: k.Proto, Method: uint8(m), Dest: d.id, Tmpl: tmpl,
 		CAddr: k.Src, CPort: k.SrcPort, VAddr: k.Dst, VPort: k.DstPort,
 		DAddr: addrArray(d.Addr), DPort: d.Port,
+		Pkts: 1, // the packet that opens it, when the table counts packets (sync)
 	}
 	if c.DPort == 0 {
 		c.DPort = k.DstPort
@@ -256,6 +273,9 @@ func (w *Worker) newConn(t *Table, svc *Service, p *packet.Packet, v *Verdict, n
 		return
 	}
 	w.counted(svc, d, p)
+	if w.syncOn {
+		w.syncConn(t, c, DirIn, conntab.StateNone, now)
+	}
 }
 
 func (w *Worker) counted(svc *Service, d *Dest, p *packet.Packet) {
@@ -334,20 +354,15 @@ func (w *Worker) schedule(svc *Service, p *packet.Packet) (*Dest, Method) {
 // expire_quiescent_template) is dropped and the client scheduled afresh.
 func (w *Worker) persist(t *Table, svc *Service, p *packet.Packet, now int64) (*Dest, Method, conntab.Ref) {
 	k := &w.key
-	*k = packet.FlowKey{Family: p.Key.Family}
-	for i := range k.Src {
-		k.Src[i] = p.Key.Src[i] & svc.persistMask[i]
-	}
-	if svc.cfg.Mark != 0 {
-		k.Dst[0], k.Dst[1], k.Dst[2], k.Dst[3] = byte(svc.cfg.Mark>>24), byte(svc.cfg.Mark>>16), byte(svc.cfg.Mark>>8), byte(svc.cfg.Mark)
-	} else {
-		k.Proto, k.Dst, k.DstPort = p.Key.Proto, p.Key.Dst, svc.cfg.Port
-	}
+	svc.templateKey(k, p.Key.Family, p.Key.Proto, &p.Key.Src, &p.Key.Dst)
 	var tc conntab.Conn
 	tab := w.e.conns
 	if tab.LookupTemplate(k, now, &tc) {
 		if s := t.dest(tc.Dest); s != nil && s.svc == svc && !(t.expireQuiet && s.weight == 0) {
 			tab.Touch(tc.Self, svc.cfg.Persistence, now)
+			if w.syncOn {
+				w.syncTemplate(&tc, svc, s.d)
+			}
 			return s.d, s.method, tc.Self
 		}
 		tab.Delete(tc.Self)
@@ -370,7 +385,25 @@ func (w *Worker) persist(t *Table, svc *Service, p *packet.Packet, now int64) (*
 	default:
 		return d, m, 0 // table full: serve the connection without persistence
 	}
+	if w.syncOn {
+		w.syncTemplate(&tc, svc, d)
+	}
 	return d, m, tc.Self
+}
+
+// templateKey fills k with the key of svc's persistence template for a client at src
+// reaching dst with proto: the client address under the persistence mask, and the service
+// (the VIP, protocol and service port, or the firewall mark).
+func (s *Service) templateKey(k *packet.FlowKey, fam packet.Family, proto uint8, src, dst *[16]byte) {
+	*k = packet.FlowKey{Family: fam}
+	for i := range k.Src {
+		k.Src[i] = src[i] & s.persistMask[i]
+	}
+	if m := s.cfg.Mark; m != 0 {
+		k.Dst[0], k.Dst[1], k.Dst[2], k.Dst[3] = byte(m>>24), byte(m>>16), byte(m>>8), byte(m)
+	} else {
+		k.Proto, k.Dst, k.DstPort = proto, *dst, s.cfg.Port
+	}
 }
 
 // refreshOverload applies IPVS's threshold hysteresis to the servers that have thresholds:

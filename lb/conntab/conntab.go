@@ -21,7 +21,8 @@
 //     0 is empty, so entry index 0 is never used. The probe start is taken from the tag, so the
 //     index can be rebuilt without touching entries.
 //   - An entry is 88 bytes: the four addresses, four ports, the expiry tick, the real server id,
-//     a control word, protocol, state, flags (with the address family folded in) and method.
+//     a control word, protocol, state and method (one byte), flags (with the address family
+//     folded in) and the inbound packet count connection sync needs (Config.CountPackets).
 //     Free entries form a list threaded through their dest field.
 //   - A connection has one slot for its inbound key (client → virtual service) and, unless it is
 //     input-only (DR, TUN) or a template, one for its reply key (real server → client, or
@@ -97,13 +98,23 @@ type Conn struct {
 	Proto                      uint8
 	State                      State
 	Prev                       State // Lookup: the state before this packet's transition (conn_reuse_mode looks at it)
-	Method                     uint8 // the engine's forwarding method; opaque here
+	Method                     uint8 // the engine's forwarding method; opaque here (at most 15)
 	Flags                      Flags
 	CPort, VPort, DPort, LPort uint16
 	CAddr, VAddr, DAddr, LAddr [16]byte
-	Dest                       uint32 // the engine's real-server id; 0 means none
-	Tmpl                       Ref    // controlling template (Insert increments its control count)
-	Self                       Ref    // this entry (filled by Lookup and Insert)
+	// Pkts is the connection's inbound packet count when the table counts them
+	// (Config.CountPackets): modulo Config.PacketPeriod, or stopping at 255 without one.
+	// Lookup reports it with this packet counted (replies are not counted); Insert and
+	// Install start the count at Pkts (the engine passes 1 for the packet that opens the
+	// connection, the sync threshold for a synced one, as IPVS sets in_pkts).
+	Pkts uint8
+	Dest uint32 // the engine's real-server id; 0 means none
+	Tmpl Ref    // controlling template (Insert increments its control count)
+	Self Ref    // this entry (filled by Lookup and Insert)
+	// Mark is the firewall mark of the connection's service (0 for a service by address),
+	// for connection sync. The table does not keep it (its copies have 0): the engine sets
+	// it on the records it queues for sync and reads it in InstallSynced.
+	Mark uint32
 	// Expires is when the entry times out, on the clock of now, to the tick. Lookup,
 	// LookupTemplate and Insert resolve it against their now; Range against the now of the
 	// latest Sweep.

@@ -9,6 +9,9 @@ import (
 )
 
 // entry is one connection or template as stored: 88 bytes (TestEntrySize), no pointers.
+//
+// The state (13 values) and the engine's method (it has 4) share a byte, which leaves one for
+// the inbound packet count that connection sync's threshold rule needs.
 type entry struct {
 	caddr, vaddr, daddr, laddr [16]byte // laddr[:4] holds a template's timeout in ticks
 	cport, vport, dport, lport uint16
@@ -16,10 +19,17 @@ type entry struct {
 	dest                       uint32 // real server id; next free entry while on the free list
 	ctl                        uint32 // conns: template Ref; templates: control count (atomic)
 	proto                      uint8
-	state                      State
+	sm                         uint8 // state (low 4 bits) | method << 4
 	flags                      Flags // public flags | flagV6 | flagUsed | flagDoomed
-	method                     uint8
+	pkts                       uint8 // inbound packets, counted with Config.CountPackets
 }
+
+// maxMethod bounds Conn.Method: the method has the high 4 bits of entry.sm.
+const maxMethod = 15
+
+func (e *entry) state() State     { return State(e.sm & 0x0f) }
+func (e *entry) putState(s State) { e.sm = e.sm&0xf0 | uint8(s) }
+func (e *entry) method() uint8    { return e.sm >> 4 }
 
 // Private flag bits, above the public ones.
 const (
@@ -100,7 +110,7 @@ func (e *entry) load(c *Conn) {
 	e.laddr, e.lport = c.LAddr, c.LPort
 	e.dest = c.Dest
 	e.proto = c.Proto
-	e.method = c.Method
+	e.sm = c.Method<<4 | e.sm&0x0f
 	e.flags = c.Flags&(publicFlags&^FlagInactive) | flagUsed
 	if c.Family == packet.FamilyIPv6 {
 		e.flags |= flagV6
@@ -113,8 +123,8 @@ func (e *entry) load(c *Conn) {
 // store copies e into c. now is the tick of the call's clock, used to resolve the expiry.
 func (e *entry) store(c *Conn, self Ref, now int64) {
 	*c = Conn{
-		Family: e.family(), Proto: e.proto, State: e.state, Prev: e.state, Method: e.method,
-		Flags: e.flags & publicFlags,
+		Family: e.family(), Proto: e.proto, State: e.state(), Prev: e.state(), Method: e.method(),
+		Flags: e.flags & publicFlags, Pkts: e.pkts,
 		CPort: e.cport, VPort: e.vport, DPort: e.dport, LPort: e.lport,
 		CAddr: e.caddr, VAddr: e.vaddr, DAddr: e.daddr, LAddr: e.laddr,
 		Dest: e.dest, Self: self, Expires: expiresAt(e.expires, now),

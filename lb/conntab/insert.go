@@ -14,8 +14,9 @@ import (
 // the INPUT (or INPUT_ONLY) transition for tcpFlags, as the kernel applies the first packet to
 // a new connection; UDP and other protocols are in StateUDP. A connection learned from the
 // sync channel may come with c.State already set (not NONE): then it is kept and tcpFlags is
-// ignored. A template is in StateTemplate. The timeout is the template's persistence timeout
-// (0: Timeouts.Template), or for a connection 0 to take the timeout of its state.
+// ignored (Install also refreshes an existing entry). A template is in StateTemplate. The
+// timeout is the template's persistence timeout (0: Timeouts.Template), or for a connection 0
+// to take the timeout of its state. The packet count (Config.CountPackets) starts at c.Pkts.
 //
 // The inbound key is indexed, and unless the entry is input-only or a template the reply key
 // too, both in ShardOf(&c.CAddr, c.CPort); for full-NAT, c.LPort must come from LocalPort
@@ -27,10 +28,39 @@ import (
 // (c.Tmpl) increments the template's control count; if c.Tmpl no longer names a live template
 // of the same real server, the connection is inserted without one and c.Tmpl is cleared.
 func (t *Table) Insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64) error {
+	_, err := t.insert(c, tcpFlags, timeout, now, false)
+	return err
+}
+
+// Install inserts or refreshes an entry learned from connection sync (the backup side of
+// IPVS's ip_vs_proc_conn). c is as for Insert, with its state set: a TCP connection keeps
+// c.State (NONE included), other protocols are in StateUDP, a template in StateTemplate.
+// timeout re-arms it as Insert's does (0: the state's timeout; for a template, its
+// persistence timeout, 0 keeping the one it has or Timeouts.Template when new); the entry
+// expires then unless packets refresh it.
+//
+// If a live entry has c's inbound key and is the same connection (same real server id and
+// address, port, method, flags and local endpoint), it is refreshed in place and updated is
+// true: its state moves (with its server's Active / Inactive counts, as ip_vs_proc_conn does),
+// its packet count restarts at c.Pkts, and when c.Tmpl names a live template of its server
+// the connection is moved under it. Otherwise the entry there is deleted and c inserted as
+// by Insert (the master's view wins). c is filled with the entry; errors are Insert's, except
+// that ErrExists is never returned.
+func (t *Table) Install(c *Conn, timeout time.Duration, now int64) (updated bool, err error) {
+	return t.insert(c, 0, timeout, now, true)
+}
+
+func (t *Table) insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64, install bool) (bool, error) {
 	if c.Family != packet.FamilyIPv4 && c.Family != packet.FamilyIPv6 {
-		return fmt.Errorf("%w: address family %d", ErrInvalid, c.Family)
+		return false, fmt.Errorf("%w: address family %d", ErrInvalid, c.Family)
+	}
+	if c.Method > maxMethod {
+		return false, fmt.Errorf("%w: method %d", ErrInvalid, c.Method)
 	}
 	isTmpl := c.Flags&FlagTemplate != 0
+	if install && !isTmpl && c.Proto == packet.ProtoTCP && int(c.State) >= numTCPStates {
+		return false, fmt.Errorf("%w: TCP state %d", ErrInvalid, c.State)
+	}
 	in := packet.FlowKey{Src: c.CAddr, Dst: c.VAddr, SrcPort: c.CPort, DstPort: c.VPort, Proto: c.Proto, Family: c.Family}
 	si := t.ShardOf(&c.CAddr, c.CPort)
 	hasReply := !isTmpl && c.Flags&FlagInputOnly == 0
@@ -39,7 +69,7 @@ func (t *Table) Insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 		out = packet.FlowKey{Src: c.DAddr, Dst: c.CAddr, SrcPort: c.DPort, DstPort: c.CPort, Proto: c.Proto, Family: c.Family}
 		if c.Flags&FlagFullNAT != 0 {
 			if t.ShardOf(&c.LAddr, c.LPort) != si {
-				return fmt.Errorf("%w: local port %d is not in the connection's shard", ErrInvalid, c.LPort)
+				return false, fmt.Errorf("%w: local port %d is not in the connection's shard", ErrInvalid, c.LPort)
 			}
 			out.Dst, out.DstPort = c.LAddr, c.LPort
 		}
@@ -50,7 +80,7 @@ func (t *Table) Insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 	}
 	if t.count.Add(1) > t.capacity {
 		t.refuse(tmpl)
-		return ErrFull
+		return false, ErrFull
 	}
 	tick := tickOf(now)
 	to := t.timeouts.Load()
@@ -64,15 +94,26 @@ func (t *Table) Insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 	s.Lock()
 	if i := s.findIn(tagIn, &in, isTmpl); i != 0 {
 		e := s.at(i)
-		if !expired(e.expires, tick) || (isTmpl && e.ctlCount() != 0) {
+		live := !expired(e.expires, tick) || (isTmpl && e.ctlCount() != 0)
+		switch {
+		case live && install && e.same(c):
+			t.refresh(e, c, tmpl, timeout, tick, to)
+			e.store(c, t.ref(si, i), tick)
+			s.Unlock()
+			t.count.Add(-1)
+			return true, nil
+		case live && install: // another connection under this key: the master's replaces it
+			t.remove(s, i)
+		case live:
 			e.store(c, t.ref(si, i), tick)
 			s.Unlock()
 			t.count.Add(-1)
 			t.release(tmpl)
-			return ErrExists
+			return false, ErrExists
+		default:
+			t.drop(s, i) // a stale entry under the same key: the new one replaces it
+			s.expired++
 		}
-		t.drop(s, i) // a stale entry under the same key: the new one replaces it
-		s.expired++
 	}
 	if hasReply {
 		if i := s.findOut(tagOut, &out); i != 0 {
@@ -80,7 +121,7 @@ func (t *Table) Insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 				s.Unlock()
 				t.count.Add(-1)
 				t.release(tmpl)
-				return ErrReplyExists
+				return false, ErrReplyExists
 			}
 			t.drop(s, i)
 			s.expired++
@@ -90,7 +131,7 @@ func (t *Table) Insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 	if i == 0 {
 		s.Unlock()
 		t.refuse(tmpl)
-		return ErrFull
+		return false, ErrFull
 	}
 	e := s.at(i)
 	e.load(c)
@@ -98,7 +139,7 @@ func (t *Table) Insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 	var ticks uint32
 	switch {
 	case isTmpl:
-		e.state = StateTemplate
+		e.putState(StateTemplate)
 		ticks = toTicks(timeout)
 		if timeout <= 0 {
 			ticks = to.tmpl
@@ -111,16 +152,17 @@ func (t *Table) Insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 		s.templates++
 	default:
 		e.ctl = uint32(tmpl)
-		e.state = StateNone
+		e.putState(StateNone)
 		if e.proto != packet.ProtoTCP {
-			e.state = StateUDP
+			e.putState(StateUDP)
 		}
+		e.pkts = t.startCount(c.Pkts)
 		if cn := t.counts(e.dest); cn != nil {
 			cn.Inactive.Add(1)
 		}
 		switch {
 		case e.proto != packet.ProtoTCP:
-		case c.State != StateNone && int(c.State) < numTCPStates:
+		case install || (c.State != StateNone && int(c.State) < numTCPStates):
 			t.setState(e, c.State) // synced: keep the master's state
 		case c.Flags&FlagInputOnly != 0:
 			t.setState(e, tcpTransition(tblInputOnly, StateNone, tcpFlags))
@@ -129,7 +171,7 @@ func (t *Table) Insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 		}
 		ticks = toTicks(timeout)
 		if timeout <= 0 {
-			ticks = to.of(e.proto, e.state)
+			ticks = to.of(e.proto, e.state())
 		}
 	}
 	e.expires = uint32(tick) + ticks
@@ -141,7 +183,47 @@ func (t *Table) Insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 	s.inserted++
 	e.store(c, t.ref(si, i), tick)
 	s.Unlock()
-	return nil
+	return false, nil
+}
+
+// same reports whether entry e is the connection or template c describes: same real server
+// (id, address, port), method and kind, and for full-NAT the same local endpoint.
+func (e *entry) same(c *Conn) bool {
+	const kind = FlagTemplate | FlagInputOnly | FlagFullNAT
+	if e.dest != c.Dest || e.daddr != c.DAddr || e.dport != c.DPort || e.method() != c.Method ||
+		e.flags&kind != c.Flags&kind {
+		return false
+	}
+	return e.flags&FlagFullNAT == 0 || (e.laddr == c.LAddr && e.lport == c.LPort)
+}
+
+// refresh applies a synced copy c of entry e (Install). tmpl is the template c holds (held
+// for it), or 0. Caller holds e's shard lock.
+func (t *Table) refresh(e *entry, c *Conn, tmpl Ref, timeout time.Duration, tick int64, to *compiledTimeouts) {
+	if e.isTemplate() {
+		if timeout > 0 {
+			e.setTmplTimeout(toTicks(timeout))
+		}
+		e.expires = uint32(tick) + e.tmplTimeout()
+		return
+	}
+	if e.proto == packet.ProtoTCP {
+		t.setState(e, c.State)
+	}
+	e.pkts = t.startCount(c.Pkts)
+	switch old := Ref(e.ctl); {
+	case tmpl == 0:
+	case tmpl == old:
+		t.release(tmpl) // held twice: once is enough
+	default:
+		e.ctl = uint32(tmpl)
+		t.release(old)
+	}
+	ticks := toTicks(timeout)
+	if timeout <= 0 {
+		ticks = to.of(e.proto, e.state())
+	}
+	e.expires = uint32(tick) + ticks
 }
 
 // hold increments the control count of template r for connection c, after checking under

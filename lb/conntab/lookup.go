@@ -1,6 +1,10 @@
 package conntab
 
-import "github.com/uvs-lb/uvs/packet"
+import (
+	"time"
+
+	"github.com/uvs-lb/uvs/packet"
+)
 
 // Lookup finds the connection a packet with key k belongs to, in either direction, and
 // accounts the packet to it.
@@ -10,8 +14,9 @@ import "github.com/uvs-lb/uvs/packet"
 // ShardOf(k.Dst, k.DstPort). On a hit it applies IPVS's TCP state transition for the
 // direction and tcpFlags (the INPUT table for DirIn, OUTPUT for DirOut, INPUT_ONLY for DirIn
 // of an input-only connection), moves the real server between Active and Inactive as the
-// kernel does, re-arms the entry with the timeout of its new state, and copies it into *out
-// (out.Prev is the state before this packet). Pass tcpFlags 0 for non-TCP packets and for
+// kernel does, re-arms the entry with the timeout of its new state, counts an inbound packet
+// when the table counts them (Config.CountPackets), and copies the entry into *out (out.Prev
+// is the state before this packet, out.Pkts the count with it). Pass tcpFlags 0 for non-TCP packets and for
 // ICMP errors about a connection (no transition, the timeout is re-armed). An entry found
 // expired is removed and reported as a miss. Templates never match.
 func (t *Table) Lookup(k *packet.FlowKey, tcpFlags uint8, now int64, out *Conn) (Dir, bool) {
@@ -62,7 +67,7 @@ func (t *Table) hit(s *shard, si int, i uint32, dir Dir, tcpFlags uint8, tick in
 		s.expired++
 		return false
 	}
-	prev := e.state
+	prev := e.state()
 	to := t.timeouts.Load()
 	if e.proto == packet.ProtoTCP {
 		tbl := tblInput
@@ -71,11 +76,14 @@ func (t *Table) hit(s *shard, si int, i uint32, dir Dir, tcpFlags uint8, tick in
 		} else if e.flags&FlagInputOnly != 0 {
 			tbl = tblInputOnly
 		}
-		t.setState(e, tcpTransition(tbl, e.state, tcpFlags))
+		t.setState(e, tcpTransition(tbl, prev, tcpFlags))
+	}
+	if t.countPkts && dir == DirIn {
+		t.countPacket(e)
 	}
 	// Write only when the tick moved: an unchanged cache line is not taken from the other
 	// cores reading this entry, and at packet rates most packets of a flow share a tick.
-	if exp := uint32(tick) + to.of(e.proto, e.state); e.expires != exp {
+	if exp := uint32(tick) + to.of(e.proto, e.state()); e.expires != exp {
 		e.expires = exp
 	}
 	e.store(out, t.ref(si, i), tick)
@@ -89,10 +97,10 @@ func (t *Table) hit(s *shard, si int, i uint32, dir Dir, tcpFlags uint8, tick in
 // if the new state is active and it was inactive, and back to inactconns if the new state is
 // not active and it was active (see State.active for which states are).
 func (t *Table) setState(e *entry, st State) {
-	if st == e.state {
+	if st == e.state() {
 		return
 	}
-	e.state = st
+	e.putState(st)
 	wasInactive := e.flags&FlagInactive != 0
 	if wasInactive != st.active() {
 		return
@@ -132,4 +140,30 @@ func (t *Table) LookupTemplate(k *packet.FlowKey, now int64, out *Conn) bool {
 	}
 	e.store(out, t.ref(si, i), tick)
 	return true
+}
+
+// Get copies the entry r names into *out and returns its timeout: a template's persistence
+// timeout, or the timeout of a connection's state. It changes nothing; false when r names
+// no live entry (freed, expired, or a deleted template waiting for its connections). The
+// engine's sync uses it to send a connection's template along with it.
+func (t *Table) Get(r Ref, now int64, out *Conn) (time.Duration, bool) {
+	s, i, ok := t.unref(r)
+	if !ok {
+		return 0, false
+	}
+	tick := tickOf(now)
+	s.Lock()
+	defer s.Unlock()
+	if i > s.hwm {
+		return 0, false
+	}
+	e := s.at(i)
+	if e.flags&(flagUsed|flagDoomed) != flagUsed || (expired(e.expires, tick) && !(e.isTemplate() && e.ctlCount() != 0)) {
+		return 0, false
+	}
+	e.store(out, r, tick)
+	if e.isTemplate() {
+		return time.Duration(e.tmplTimeout()) * time.Duration(tickNs), true
+	}
+	return t.StateTimeout(e.proto, e.state()), true
 }

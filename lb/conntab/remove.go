@@ -62,14 +62,20 @@ func (t *Table) Delete(r Ref) bool {
 	if e.flags&flagUsed == 0 || e.flags&flagDoomed != 0 {
 		return false
 	}
+	t.remove(s, i)
+	return true
+}
+
+// remove deletes live entry i as Delete does and counts it. Caller holds s's lock.
+func (t *Table) remove(s *shard, i uint32) {
+	e := s.at(i)
 	s.deleted++
 	if e.isTemplate() && e.ctlCount() != 0 {
 		t.unindex(s, i, e)
 		e.flags |= flagDoomed
-		return true
+		return
 	}
 	t.drop(s, i)
-	return true
 }
 
 // Touch re-arms the entry r names to expire timeout after now. For a template, timeout
@@ -96,7 +102,7 @@ func (t *Table) Touch(r Ref, timeout time.Duration, now int64) {
 	case e.isTemplate():
 		ticks = e.tmplTimeout()
 	case timeout <= 0:
-		ticks = t.timeouts.Load().of(e.proto, e.state)
+		ticks = t.timeouts.Load().of(e.proto, e.state())
 	}
 	e.expires = uint32(tickOf(now)) + ticks
 }

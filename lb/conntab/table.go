@@ -4,8 +4,10 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"sync/atomic"
+	"time"
 
 	"github.com/uvs-lb/uvs/lb/sched"
+	"github.com/uvs-lb/uvs/packet"
 )
 
 // Defaults for Config.
@@ -29,8 +31,16 @@ type Config struct {
 	Timeouts Timeouts
 	// Dests gives the counts to keep; nil means nothing is counted.
 	Dests Dests
-	// Seed keys the hashes; 0 means a random seed.
+	// Seed keys the hashes; 0 means a random seed. Two tables place a full-NAT connection's
+	// local port in the same shard only if they share Seed and Shards (connection sync).
 	Seed uint64
+	// CountPackets makes Lookup count each connection's inbound packets in Conn.Pkts, for
+	// connection sync's threshold rule. It writes the entry on every inbound packet; off,
+	// Pkts stays 0.
+	CountPackets bool
+	// PacketPeriod wraps the count: Pkts is the number of inbound packets modulo
+	// PacketPeriod (1–256). 0 means the count stops at 255.
+	PacketPeriod int
 }
 
 // Table is the sharded connection table. All methods are safe for concurrent use.
@@ -47,6 +57,8 @@ type Table struct {
 	sweepNext atomic.Uint64
 	clock     atomic.Int64 // now of the latest Sweep, to resolve Range's expiries
 	refused   atomic.Uint64
+	countPkts bool
+	pktPeriod uint16 // 0: the count saturates at 255
 
 	_     [cacheLine]byte
 	count atomic.Int64 // entries held: Capacity is enforced here, the only shared write
@@ -72,6 +84,8 @@ func New(cfg Config) *Table {
 		capacity:  int64(cfg.Capacity),
 		seed:      cfg.Seed,
 		dests:     cfg.Dests,
+		countPkts: cfg.CountPackets,
+		pktPeriod: uint16(min(max(cfg.PacketPeriod, 0), 256)),
 	}
 	// An entry index must fit a Ref (32 bits less the shard bits) and an index slot (31 bits).
 	t.limit = min(t.entryMask, 1<<31-1)
@@ -144,4 +158,42 @@ func (t *Table) counts(dest uint32) *sched.Counts {
 		return nil
 	}
 	return t.dests.Counts(dest)
+}
+
+// countPacket adds one inbound packet to e's count.
+func (t *Table) countPacket(e *entry) {
+	n := uint16(e.pkts) + 1
+	switch {
+	case n == t.pktPeriod:
+		n = 0
+	case n > 255: // no period: the count stops
+		n = 255
+	}
+	e.pkts = uint8(n)
+}
+
+// startCount is the count an entry starts with for Conn.Pkts n.
+func (t *Table) startCount(n uint8) uint8 {
+	switch {
+	case !t.countPkts:
+		return 0
+	case t.pktPeriod != 0:
+		return uint8(uint16(n) % t.pktPeriod)
+	}
+	return n
+}
+
+// StateTimeout returns the timeout of a connection of protocol proto in state s (for a
+// template, Timeouts.Template): what connection sync sends as the entry's timeout.
+func (t *Table) StateTimeout(proto uint8, s State) time.Duration {
+	to := &t.timeouts.Load().pub
+	switch {
+	case s == StateTemplate:
+		return to.Template
+	case proto == packet.ProtoTCP && int(s) < numTCPStates:
+		return to.TCP[s]
+	case proto == packet.ProtoUDP:
+		return to.UDP
+	}
+	return to.Other
 }
