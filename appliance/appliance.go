@@ -44,7 +44,12 @@ import (
 	"github.com/uvs-lb/uvs/netstack"
 	"github.com/uvs-lb/uvs/netstack/port"
 	"github.com/uvs-lb/uvs/tunnel"
+	"github.com/uvs-lb/uvs/vrrp"
 )
+
+// syncSeed keys the connection table's hashes of appliances that sync connections (plus the
+// sync ID): any constant shared by the cluster does.
+const syncSeed = 0x75767373796e6300 // "uvssync"
 
 // Options configure an Appliance.
 type Options struct {
@@ -67,6 +72,7 @@ type Appliance struct {
 	dp     *netstack.Dataplane
 	health *checking
 	vrrp   *vrrpRun
+	sync   *syncRun
 
 	mu   sync.Mutex // serialises Reload
 	cfg  *conf.Config
@@ -126,7 +132,14 @@ func New(o Options) (a *Appliance, err error) {
 		return nil, fmt.Errorf("appliance: %w", err)
 	}
 	timeouts := cfg.Timeouts()
-	engine := lb.New(lb.Options{Clock: o.Clock, Capacity: cfg.Capacity(), Timeouts: &timeouts})
+	eo := lb.Options{Clock: o.Clock, Capacity: cfg.Capacity(), Timeouts: &timeouts}
+	if cfg.Sync.Enabled {
+		eo.Sync = lb.SyncOptions{Enabled: true, Threshold: cfg.Sync.Threshold, Period: cfg.Sync.Period}
+		// Directors that sync full-NAT connections must hash alike: a local port is chosen
+		// to land in its client's connection-table shard. The sync ID names the cluster.
+		eo.Seed = syncSeed + uint64(cfg.Sync.SyncID)
+	}
+	engine := lb.New(eo)
 	// Probes leave from the appliance's own addresses: the host kernel may not be on those
 	// networks at all.
 	chk := newChecking(o.Log, health.Stack(host), engine.Apply)
@@ -148,6 +161,16 @@ func New(o Options) (a *Appliance, err error) {
 		dp.Close()
 		opened = nil
 		return nil, fmt.Errorf("appliance: %w", err)
+	}
+	if a.sync, err = newSync(o.Log, host, engine, o.Clock, cfg); err != nil {
+		dp.Close()
+		opened = nil
+		return nil, fmt.Errorf("appliance: %w", err)
+	}
+	a.vrrp.onState = func(name string, s vrrp.State) {
+		if a.sync.follows(name) {
+			a.sync.setMaster(s == vrrp.StateMaster)
+		}
 	}
 	for _, v := range vipsOf(cfg) {
 		if err := host.AddVIP(v); err != nil {
@@ -213,7 +236,14 @@ func (a *Appliance) Start(ctx context.Context) error {
 		a.engine.Close()
 		return fmt.Errorf("appliance: %w", err)
 	}
+	if err := a.sync.start(ctx); err != nil {
+		a.health.close()
+		a.dp.Close()
+		a.engine.Close()
+		return fmt.Errorf("appliance: %w", err)
+	}
 	if err := a.vrrp.start(ctx); err != nil {
+		a.sync.close()
 		a.health.close()
 		a.dp.Close()
 		a.engine.Close()
@@ -235,6 +265,9 @@ func (a *Appliance) Reload(cfg *conf.Config) error {
 	defer a.mu.Unlock()
 	if !reflect.DeepEqual(a.cfg.Interfaces, cfg.Interfaces) {
 		return errors.New("appliance: reload: interfaces changed; that needs a restart")
+	}
+	if !reflect.DeepEqual(a.cfg.Sync, cfg.Sync) {
+		return errors.New("appliance: reload: [sync] changed; that needs a restart")
 	}
 	if !sameVRRP(a.cfg, cfg) {
 		return errors.New("appliance: reload: VRRP instances, scripts, track files or sync groups changed; that needs a restart")
@@ -283,6 +316,9 @@ func (a *Appliance) Stats() netstack.Stats { return a.dp.Stats() }
 // scripts) and the Monitor's (checks run and failed, per checker).
 func (a *Appliance) Health() (HealthCounts, health.Stats) { return a.health.counters() }
 
+// Sync returns the sync daemon's counters (zero without [sync]).
+func (a *Appliance) Sync() SyncStats { return a.sync.Stats() }
+
 // VRRP reports the state of every VRRP instance.
 func (a *Appliance) VRRP() []VRRPStatus { return a.vrrp.status() }
 
@@ -294,6 +330,7 @@ func (a *Appliance) Alive() map[string]map[string]bool { return a.health.alive()
 // ports and the host) and the engine, and waits.
 func (a *Appliance) Close() error {
 	a.vrrp.close() // first: a master's priority-0 advert needs the ports
+	a.sync.close()
 	a.health.close()
 	err := a.dp.Close()
 	a.engine.Close()

@@ -47,6 +47,8 @@ type vrrpRun struct {
 	groups  map[*vrrp.Group]*conf.VRRPSyncGroup
 	inbox   chan vrrpInput
 	dropped uint64 // adverts the full inbox refused (under mu)
+	// onState, if set, hears every instance's transitions (the sync daemon follows one).
+	onState func(instance string, s vrrp.State)
 
 	groupStopped map[string]bool // sync groups that were notified STOP
 
@@ -356,6 +358,9 @@ func (v *vrrpRun) onTransition(act vrrp.Action) {
 		v.release(in)
 	}
 	v.notify(in, act.To, prio)
+	if v.onState != nil {
+		v.onState(in.cfg.Name, act.To)
+	}
 	if g := act.Router.Group(); g != nil {
 		if sg := v.groups[g]; sg != nil && groupSettled(g, act.To) {
 			v.notifyGroup(sg, act.To)

@@ -106,10 +106,10 @@ func (p *parser) sync(c *Config, t *table) {
 	if n, ok := t.Integer("maxlen", 64, 65507); ok {
 		s.MaxLen = int(n)
 	}
-	if n, ok := t.Integer("sync_threshold", 0, 1<<20); ok {
+	if n, ok := t.Integer("sync_threshold", 0, 254); ok {
 		s.Threshold = int(n)
 	}
-	if n, ok := t.Integer("sync_period", 0, 1<<20); ok {
+	if n, ok := t.Integer("sync_period", 0, 256); ok { // uvs counts packets in a byte
 		s.Period = int(n)
 	}
 	if s.Period > 0 && s.Threshold >= s.Period {
