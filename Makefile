@@ -3,8 +3,8 @@ GO      ?= go
 PKGS    := ./...
 # Debian packages the tests need when run as root (CI): iproute2 for the namespaces and
 # veths the privileged tests build, nginx-light and curl as real servers and client, tshark
-# to read the lab's pcaps.
-TEST_APT_PKGS ?= iproute2 nginx-light curl tshark
+# to read the lab's pcaps, keepalived as the VRRP peer of the interoperability tests.
+TEST_APT_PKGS ?= iproute2 nginx-light curl tshark keepalived
 # How long each fuzz target runs inside `make test` (seconds); `make fuzz` runs longer.
 FUZZTIME ?= 10s
 

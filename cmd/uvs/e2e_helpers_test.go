@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -619,5 +621,215 @@ func waitLoggedTimes(t *testing.T, p *uvsProc, text string, n int, d time.Durati
 			t.Fatalf("%q not logged %d times within %v", text, n, d)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stampedLine is one line of a process's output and the time it was read.
+type stampedLine struct {
+	at   time.Time
+	text string
+}
+
+// stampedProc is a process whose output lines are stamped with the time they are read, for
+// tests that time what a program logs (keepalived's console log has whole seconds, uvs's
+// JSON log too). It runs in a process group of its own, so that a signal reaches its
+// children too (signalGroup). Its output also goes to a log file, unchanged: the uvsProc it
+// embeds (waitLogged, logged, running, stop) works on it. It is stopped with SIGTERM at
+// cleanup, and what is left of its group killed.
+type stampedProc struct {
+	*uvsProc
+	mu    sync.Mutex
+	lines []stampedLine
+}
+
+// startStamped runs argv with its output (stdout and stderr) read line by line into logPath.
+func startStamped(t *testing.T, logPath string, argv ...string) *stampedProc {
+	t.Helper()
+	p := &stampedProc{uvsProc: &uvsProc{log: logPath, exited: make(chan error, 1)}}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(argv[0], argv[1:]...)
+	p.cmd.Stdout, p.cmd.Stderr = w, w
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	pid := p.cmd.Process.Pid
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		defer logf.Close()
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			l := stampedLine{time.Now(), sc.Text()}
+			p.mu.Lock()
+			p.lines = append(p.lines, l)
+			p.mu.Unlock()
+			fmt.Fprintln(logf, l.text)
+		}
+	}()
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		p.stop()
+		syscall.Kill(-pid, syscall.SIGKILL) // children that outlived it, if any
+		r.Close()
+		<-read
+		if t.Failed() {
+			t.Logf("%s:\n%s", filepath.Base(logPath), p.logged())
+		}
+	})
+	return p
+}
+
+// signalGroup sends sig to the process and its children (its process group), then waits
+// for the process to exit (10 s at most); stop does nothing after it.
+func (p *stampedProc) signalGroup(sig syscall.Signal) error {
+	if err := syscall.Kill(-p.cmd.Process.Pid, sig); err != nil {
+		return err
+	}
+	p.stopped = true
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("pid %d did not exit within 10 s of %v", p.cmd.Process.Pid, sig)
+	}
+}
+
+// since returns the lines read at t0 or later that contain text.
+func (p *stampedProc) since(t0 time.Time, text string) []stampedLine {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []stampedLine
+	for _, l := range p.lines {
+		if !l.at.Before(t0) && strings.Contains(l.text, text) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// waitLine waits for a line that contains text, read at t0 or later, and returns the first;
+// it fails the test after d, or when the process exits first.
+func (p *stampedProc) waitLine(t *testing.T, t0 time.Time, text string, d time.Duration) stampedLine {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if l := p.since(t0, text); len(l) > 0 {
+			return l[0]
+		}
+		if err := p.running(); err != nil {
+			t.Fatalf("%s: %v before logging %q", filepath.Base(p.log), err, text)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no %q logged within %v", filepath.Base(p.log), text, d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// fields returns, for each frame of the capture that the display filter takes, the values
+// of fields (tshark's -e, the first occurrence of each) as tshark prints them. It stops the
+// capture first if it is still running, 1.5 s later: libpcap hands dumpcap frames a block at
+// a time and the kernel closes a block that is not full after about 0.7 s, so that waiting
+// gets every frame up to the call (settle would wait for traffic that never stops, as
+// periodic adverts do).
+func (c *capture) fields(filter string, fields ...string) [][]string {
+	c.t.Helper()
+	if !c.done {
+		time.Sleep(1500 * time.Millisecond)
+		c.stop()
+	}
+	args := []string{"-r", c.file, "-Y", filter, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"}
+	for _, f := range fields {
+		args = append(args, "-e", f)
+	}
+	out, err := exec.Command("tshark", args...).Output()
+	if err != nil {
+		c.t.Fatalf("tshark -r %s: %v", c.file, err)
+	}
+	var rows [][]string
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		if f := strings.Split(l, "\t"); len(f) == len(fields) {
+			rows = append(rows, f)
+		}
+	}
+	return rows
+}
+
+// neighbour returns the link-layer address and the state of addr's entry in the neighbour
+// table of dev in namespace ns (ip neigh): "" and "" without one, "" and INCOMPLETE or
+// FAILED while unresolved.
+func neighbour(ns, dev, addr string) (mac, state string) {
+	out, _ := exec.Command("ip", "-n", ns, "neigh", "show", "to", addr, "dev", dev).Output()
+	f := strings.Fields(string(out))
+	for i := 0; i < len(f); i++ {
+		if f[i] == "lladdr" && i+1 < len(f) {
+			mac = f[i+1]
+			i++
+			continue
+		}
+		if strings.Trim(f[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+			state = f[i] // REACHABLE, STALE, INCOMPLETE, FAILED...
+		}
+	}
+	return mac, state
+}
+
+// resolveIn makes namespace ns resolve addr on dev afresh (ARP or neighbour discovery): it
+// forgets addr's neighbour entry, sends a UDP datagram to addr's port 9 (discard), and
+// returns the MAC address that answered, or "" if none did within d.
+func resolveIn(t *testing.T, ns, dev, addr string, d time.Duration) string {
+	t.Helper()
+	exec.Command("ip", "-n", ns, "neigh", "flush", "to", addr, "dev", dev).Run()
+	send := func() {
+		err := inNS(ns, func() error {
+			c, err := net.Dial("udp", net.JoinHostPort(addr, "9"))
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.Write([]byte("who has it?"))
+			return err
+		})
+		if err != nil {
+			t.Fatalf("send to %s in %s: %v", addr, ns, err)
+		}
+	}
+	send()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		mac, state := neighbour(ns, dev, addr)
+		if mac != "" {
+			return mac
+		}
+		if state == "FAILED" || state == "" {
+			send() // the kernel gave up (or dropped the entry): ask again
+		}
+	}
+	return ""
+}
+
+// waitNeighbour waits until addr's neighbour entry on dev in namespace ns has MAC address
+// mac, without making the namespace ask (a gratuitous ARP or an unsolicited neighbour
+// advertisement must do it); it returns how long that took, or false after d.
+func waitNeighbour(ns, dev, addr, mac string, d time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	for {
+		if m, _ := neighbour(ns, dev, addr); m == mac {
+			return time.Since(start), true
+		}
+		if time.Since(start) > d {
+			return time.Since(start), false
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
