@@ -49,7 +49,7 @@ race:
 fuzz-smoke:
 	@for t in $$($(GO) test -list '^Fuzz' ./packet/ | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./packet/ || exit 1; done
-	@for p in ./lb/sched/ ./nat/ ./tunnel/ ./conf/; do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
+	@for p in ./lb/sched/ ./nat/ ./tunnel/ ./conf/ ./vrrp/ ./connsync/; do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$p || exit 1; done; done
 
 fuzz:
