@@ -390,7 +390,7 @@ func (v *vrrpRun) instOf(r *vrrp.Router) *vrrpInst {
 
 // own takes the instance's addresses and announces them.
 func (v *vrrpRun) own(in *vrrpInst) {
-	in.owned = in.owned[:0]
+	var owned []netip.Addr // published under v.mu: status reads it
 	for _, l := range [][]conf.VIP{in.cfg.VIPs, in.cfg.VIPsExcluded} {
 		for _, vip := range l {
 			a := vip.Prefix.Addr()
@@ -403,11 +403,12 @@ func (v *vrrpRun) own(in *vrrpInst) {
 				v.log.Error().Err(err).Str("vip", a.String()).Msg("VRRP: cannot take the VIP")
 				continue
 			}
-			in.owned = append(in.owned, a)
+			owned = append(owned, a)
 		}
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	in.owned = owned
 	// AddVIP announced each address once; the rest of the burst, then the delayed one.
 	v.announceLocked(in, in.cfg.GARPRepeat-1)
 	v.scheduleGARP(in, in.cfg.GARPDelay, true)

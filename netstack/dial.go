@@ -108,7 +108,9 @@ func dialTCP(ctx context.Context, s *stack.Stack, network string, laddr, raddr n
 	if _, started := terr.(*tcpip.ErrConnectStarted); started {
 		select {
 		case <-ctx.Done():
-			ep.Close()
+			// Abort, not Close: a closed connecting endpoint keeps retransmitting its SYN,
+			// and would complete (and then close) a connection nobody waits for.
+			ep.Abort()
 			return fail(ctx.Err())
 		case <-writable:
 		}
