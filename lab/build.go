@@ -74,6 +74,9 @@ func (r *runner) build(ctx context.Context) error {
 			return err
 		}
 	}
+	// The VRRP pairs elect their masters before the hosts knock: a real server's gateway may
+	// be a virtual address.
+	r.settleVRRP(ctx)
 	r.knock(ctx, slices.Collect(maps.Values(r.hosts)))
 	return nil
 }

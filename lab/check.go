@@ -179,9 +179,17 @@ func (r *reader) checkAddresses(t *Topology) {
 	}
 }
 
-// checkRequires refuses a direct-routing appliance in a file that does not require "dr":
-// the appliance would drop every frame of it, and the file should say that it waits for DR.
+// checkRequires refuses a direct-routing appliance in a file that does not require "dr" (the
+// appliance would drop every frame of it, and the file should say that it waits for DR), and
+// VRRP instances in one that does not require "vrrp".
 func (r *reader) checkRequires(t *Topology) {
+	if !slices.Contains(t.Requires, "vrrp") {
+		for _, n := range t.Nodes {
+			if n.Kind == KindAppliance && n.Config != nil && len(n.Config.VRRPInstances) > 0 {
+				r.Errorf(n.key, "%s runs VRRP instances; add requires = [\"vrrp\"] to the topology", n.Name)
+			}
+		}
+	}
 	if slices.Contains(t.Requires, "dr") {
 		return
 	}
@@ -237,6 +245,8 @@ func (r *reader) checkExpectations(t *Topology) {
 			if n := t.node(x.Appliance); n == nil || n.Kind != KindAppliance {
 				r.Errorf(x.key+".appliance", "no appliance %s", x.Appliance)
 			}
+		case x.VRRP != "":
+			r.checkVRRPBounds(t, x)
 		}
 	}
 }

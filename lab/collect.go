@@ -46,6 +46,10 @@ func (r *runner) report(setup time.Duration) *Report {
 	rep.Servers = r.servers(answered)
 	r.health.poll() // the last transitions, and the state at the end
 	transitions, checked := r.health.results()
+	if r.t.hasVRRP() {
+		r.vrrp.poll()
+	}
+	vrrpTransitions, instances := r.vrrp.results()
 	for _, n := range r.t.Nodes {
 		if an := r.appliances[n.Name]; an != nil {
 			c, inTable := an.counters()
@@ -53,10 +57,12 @@ func (r *runner) report(setup time.Duration) *Report {
 				Name: n.Name, Conns: c.Conns, InTable: inTable, InPackets: c.InPkts, OutPackets: c.OutPkts,
 				Forwarded: c.Forwarded, Passed: c.Passed, Dropped: c.Dropped, Drops: c.Drops,
 				HealthChecks: c.Checks, HealthFailed: c.Failed, Checked: checked[n.Name],
+				VRRP: withVRRPCounters(instances[n.Name], c),
 			})
 		}
 	}
 	rep.Health = transitions
+	rep.VRRP = vrrpTransitions
 	for _, c := range r.cables {
 		st := c.w.Stats()
 		rep.Links = append(rep.Links, LinkReport{Name: c.l.Name, A: c.l.A.String(), B: c.l.B.String(), AtoB: st.AtoB, BtoA: st.BtoA})
@@ -104,4 +110,15 @@ func (r *runner) servers(answered map[string]uint64) []ServerReport {
 		}
 	}
 	return out
+}
+
+// withVRRPCounters adds to an appliance's instances their counters over its incarnations.
+func withVRRPCounters(insts []VRRPInstanceReport, c applianceCounters) []VRRPInstanceReport {
+	for i := range insts {
+		s := c.VRRP[insts[i].Instance]
+		insts[i].BecomeMaster, insts[i].ReleaseMaster = s.BecomeMaster, s.ReleaseMaster
+		insts[i].AdvertRcvd, insts[i].AdvertSent = s.AdvertRcvd, s.AdvertSent
+		insts[i].PriZeroRcvd, insts[i].PriZeroSent = s.PriZeroRcvd, s.PriZeroSent
+	}
+	return insts
 }

@@ -31,6 +31,8 @@ func judge(t *Topology, rep *Report, errSeries map[string][]uint64) []Expectatio
 				res("min_requests", x.Server, "answered", fmt.Sprint(s.Answered), fmt.Sprintf("≥ %d", x.MinRequests), s.Answered >= x.MinRequests)
 			}
 			judgeHealth(t, rep, x, res)
+		case x.VRRP != "":
+			judgeVRRP(t, rep, x, res)
 		case x.Appliance != "":
 			for _, a := range rep.Appliances {
 				if a.Name == x.Appliance && x.HasMaxDrops {

@@ -11,12 +11,14 @@ import (
 )
 
 // The health bounds of a server expectation, judged on each appliance that checks the host
-// (the slowest counts):
+// (the slowest counts), while it runs (a killed appliance checks nothing):
 //   - removed_within: from the host's first event (its failure) to the removal of the last
 //     of its real servers the appliance took out (a host serving two virtual servers may
-//     fail the checks of one only); none taken out fails;
+//     fail the checks of one only); none taken out fails; an appliance down at the failure
+//     does not count;
 //   - restored_within: from its last event (its repair) to the last putting back of one of
-//     its real servers, and every one of them alive at the end;
+//     its real servers, and every one of them alive at the end; an appliance down at the
+//     end does not count;
 //   - max_removals: how often any of them was taken out, by any appliance.
 
 // hostEvents returns the instants of the events about a host, in time order: those naming
@@ -51,6 +53,21 @@ func (t *Topology) hostEvents(host string) []time.Duration {
 		}
 	}
 	return out
+}
+
+// downAt reports whether the timeline has node killed at at: killed at or before at, and not
+// restarted since.
+func (t *Topology) downAt(node string, at time.Duration) bool {
+	down := false
+	for _, e := range t.Events {
+		if e.At > at {
+			break
+		}
+		if e.Node == node && (e.Action == ActKill || e.Action == ActRestart) {
+			down = e.Action == ActKill
+		}
+	}
+	return down
 }
 
 // checksHost reports whether a configuration checks a real server at one of host's
@@ -129,6 +146,9 @@ func judgeHealth(t *Topology, rep *Report, x *Expectation, res func(bound, subje
 		t0 := at[0]
 		worst, never := time.Duration(0), []string{}
 		for _, a := range apps {
+			if t.downAt(a, t0) {
+				continue
+			}
 			// The first removal after t0 of each of its real servers (one per virtual
 			// server and port) that the appliance took out: the slowest counts.
 			first := map[string]time.Duration{}
@@ -159,7 +179,7 @@ func judgeHealth(t *Topology, rep *Report, x *Expectation, res func(bound, subje
 		t1 := at[len(at)-1]
 		worst, out := time.Duration(0), []string{}
 		for _, a := range rep.Appliances {
-			if !slices.Contains(apps, a.Name) {
+			if !slices.Contains(apps, a.Name) || t.downAt(a.Name, t.Duration) {
 				continue
 			}
 			if slices.ContainsFunc(a.Checked, func(c CheckedReport) bool { return c.Server == host && !c.Alive }) {

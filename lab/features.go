@@ -16,7 +16,7 @@ var features = []struct {
 }{
 	{"dr", "direct routing (lb_kind DR)", true},
 	{"health", "health checks", true},
-	{"vrrp", "VRRP failover", false},
+	{"vrrp", "VRRP failover", true},
 	{"sync", "connection sync", false},
 }
 

@@ -76,7 +76,12 @@ func redact(r *Report) *Report {
 	}
 	c.Appliances = nil
 	for _, x := range r.Appliances {
-		c.Appliances = append(c.Appliances, ApplianceReport{Name: x.Name})
+		a := ApplianceReport{Name: x.Name}
+		for _, v := range x.VRRP { // their states at the start and the end stay; not the counts
+			v.BecomeMaster, v.ReleaseMaster, v.AdvertRcvd, v.AdvertSent, v.PriZeroRcvd, v.PriZeroSent = 0, 0, 0, 0, 0, 0
+			a.VRRP = append(a.VRRP, v)
+		}
+		c.Appliances = append(c.Appliances, a)
 	}
 	c.Expectations = nil
 	for _, x := range r.Expectations {
@@ -93,6 +98,15 @@ func redact(r *Report) *Report {
 	}
 	slices.SortStableFunc(c.Health, func(a, b HealthTransition) int {
 		return cmp.Or(cmp.Compare(a.Appliance, b.Appliance), cmp.Compare(a.VirtualServer, b.VirtualServer), cmp.Compare(a.Address, b.Address))
+	})
+	// VRRP transitions likewise: each instance's in the order they came, by appliance.
+	c.VRRP = nil
+	for _, v := range r.VRRP {
+		v.At = 0
+		c.VRRP = append(c.VRRP, v)
+	}
+	slices.SortStableFunc(c.VRRP, func(a, b VRRPTransition) int {
+		return cmp.Or(cmp.Compare(a.Appliance, b.Appliance), cmp.Compare(a.Instance, b.Instance))
 	})
 	return &c
 }

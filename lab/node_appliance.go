@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/uvs-lb/uvs/lb"
 	"github.com/uvs-lb/uvs/netstack"
 	"github.com/uvs-lb/uvs/netstack/port"
+	"github.com/uvs-lb/uvs/vrrp"
 )
 
 // applianceNode runs an appliance: a new appliance.Appliance per incarnation, each memory
@@ -24,11 +26,12 @@ type applianceNode struct {
 	jacks map[string]*jack // by interface name, memory interfaces only
 	macs  map[string]net.HardwareAddr
 
-	cfg  *conf.Config
-	a    *appliance.Appliance // nil while killed; changed under mu, by the timeline only
-	past applianceCounters    // what killed incarnations counted
+	cfg    *conf.Config
+	a      *appliance.Appliance // nil while killed; changed under mu, by the timeline only
+	killed time.Time            // when a was last killed, under mu
+	past   applianceCounters    // what killed incarnations counted
 
-	mu sync.Mutex // guards a's changes, for readers beside the timeline (the health watch)
+	mu sync.Mutex // guards a's changes, for readers beside the timeline (the watches)
 }
 
 // applianceCounters are what the report says of an appliance, summed over its incarnations.
@@ -40,8 +43,9 @@ type applianceCounters struct {
 	Passed    uint64 // frames handed to its host stack
 	Dropped   uint64 // frames dropped, for any reason
 	Drops     map[string]uint64
-	Checks    uint64 // health checks completed
-	Failed    uint64 // and failed
+	Checks    uint64                // health checks completed
+	Failed    uint64                // and failed
+	VRRP      map[string]vrrp.Stats // by instance
 }
 
 func (c *applianceCounters) add(o applianceCounters) {
@@ -58,6 +62,19 @@ func (c *applianceCounters) add(o applianceCounters) {
 			c.Drops = map[string]uint64{}
 		}
 		c.Drops[k] += v
+	}
+	for k, v := range o.VRRP {
+		if c.VRRP == nil {
+			c.VRRP = map[string]vrrp.Stats{}
+		}
+		s := c.VRRP[k]
+		s.AdvertRcvd += v.AdvertRcvd
+		s.AdvertSent += v.AdvertSent
+		s.BecomeMaster += v.BecomeMaster
+		s.ReleaseMaster += v.ReleaseMaster
+		s.PriZeroRcvd += v.PriZeroRcvd
+		s.PriZeroSent += v.PriZeroSent
+		c.VRRP[k] = s
 	}
 }
 
@@ -98,16 +115,22 @@ func (an *applianceNode) kill() {
 	an.past.add(countersOf(an.a))
 	a := an.a
 	an.mu.Lock()
-	an.a = nil
+	an.a, an.killed = nil, time.Now()
 	an.mu.Unlock()
 	a.Close()
 }
 
 // current returns the running incarnation, or nil: for readers other than the timeline.
 func (an *applianceNode) current() *appliance.Appliance {
+	a, _ := an.running()
+	return a
+}
+
+// running returns the running incarnation, or nil and when the last one was killed.
+func (an *applianceNode) running() (*appliance.Appliance, time.Time) {
 	an.mu.Lock()
 	defer an.mu.Unlock()
-	return an.a
+	return an.a, an.killed
 }
 
 // reload applies cfg; on error the running configuration stays, as appliance.Reload keeps it.
@@ -147,6 +170,12 @@ func countersOf(a *appliance.Appliance) applianceCounters {
 	}
 	_, hs := a.Health()
 	c.Checks, c.Failed = hs.Checks, hs.Failed
+	for _, v := range a.VRRPDetails() { // not VRRP(), which reads the owned addresses racily
+		if c.VRRP == nil {
+			c.VRRP = map[string]vrrp.Stats{}
+		}
+		c.VRRP[v.Name] = v.Stats
+	}
 	st := a.Stats()
 	for _, p := range st.Ports {
 		c.Forwarded += p.Forwarded

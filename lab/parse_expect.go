@@ -13,18 +13,19 @@ var expectBounds = map[string][]string{
 	"client":    {"max_errors", "min_requests", "max_p99", "failover"},
 	"server":    {"share", "min_requests", "removed_within", "restored_within", "max_removals"},
 	"appliance": {"max_drops"},
+	"vrrp":      {"takeover_within", "master"},
 }
 
 // allBounds lists every bound, in the order they are read.
 var allBounds = []string{"max_errors", "min_requests", "max_p99", "failover", "share", "max_drops",
-	"removed_within", "restored_within", "max_removals"}
+	"removed_within", "restored_within", "max_removals", "takeover_within", "master"}
 
-// expectation reads one [[expect]] entry: a subject (client, server or appliance; none is
-// every client) and one or more bounds on it. Each bound is judged, and reported, on its own.
+// expectation reads one [[expect]] entry: a subject (client, server, appliance or vrrp; none
+// is every client) and one or more bounds on it. Each bound is judged, and reported, on its own.
 func (r *reader) expectation(t *table) *Expectation {
 	x := &Expectation{key: t.Path()}
 	subject := ""
-	for _, k := range []string{"client", "server", "appliance"} {
+	for _, k := range []string{"client", "server", "appliance", "vrrp"} {
 		s, ok := t.Str(k)
 		if !ok {
 			continue
@@ -41,6 +42,8 @@ func (r *reader) expectation(t *table) *Expectation {
 			x.Server = s
 		case "appliance":
 			x.Appliance = s
+		case "vrrp":
+			x.VRRP = s
 		}
 	}
 	bounds, applies := 0, map[string]bool{}
@@ -82,6 +85,12 @@ func (r *reader) expectation(t *table) *Expectation {
 	if n, ok := t.Integer("max_removals", 0, math.MaxInt64); ok && applies["max_removals"] {
 		x.MaxRemovals, x.HasMaxRemovals = uint64(n), true
 	}
+	if d, ok := t.Duration("takeover_within", 0, maxDuration); ok && applies["takeover_within"] {
+		x.TakeoverWithin, x.HasTakeover = d, true
+	}
+	if s, ok := t.Str("master"); ok && applies["master"] {
+		x.Master = s
+	}
 	if applies["share"] {
 		x.Share, x.HasShare = r.share(t)
 	}
@@ -114,6 +123,8 @@ func subjectName(subject string) string {
 		return "the clients"
 	case "appliance":
 		return "an appliance"
+	case "vrrp":
+		return "a VRRP instance"
 	}
 	return "a " + subject
 }

@@ -26,7 +26,10 @@ type Report struct {
 	// Health lists the health transitions of the real servers on the appliances, in time
 	// order: which server each appliance took out of a virtual server, or put back, when,
 	// and why.
-	Health       []HealthTransition  `json:"health,omitempty"`
+	Health []HealthTransition `json:"health,omitempty"`
+	// VRRP lists the changes of state of the appliances' VRRP instances, in time order: who
+	// became MASTER of which instance, who left it, when, and why.
+	VRRP         []VRRPTransition    `json:"vrrp,omitempty"`
 	Series       []SeriesPoint       `json:"series"` // all loads together, one point per bucket
 	Expectations []ExpectationResult `json:"expectations"`
 }
@@ -94,7 +97,56 @@ type ApplianceReport struct {
 	HealthFailed uint64 `json:"health_failed,omitempty"`
 	// Checked lists the real servers it checks, as its last incarnation saw them at the end.
 	Checked []CheckedReport `json:"checked,omitempty"`
-	// VRRP transitions come with VRRP.
+	// VRRP lists its VRRP instances: their state at the start and at the end, and their
+	// counters over its incarnations.
+	VRRP []VRRPInstanceReport `json:"vrrp,omitempty"`
+}
+
+// VRRPInstanceReport is one VRRP instance of an appliance.
+type VRRPInstanceReport struct {
+	Instance  string `json:"instance"`
+	VRID      uint8  `json:"vrid"`
+	Interface string `json:"interface"`
+	SyncGroup string `json:"sync_group,omitempty"`
+	Version   uint8  `json:"version"`
+	// AdvertInt is advert_int; MasterDown the master-down interval its backup waits for
+	// (3 × the master's advert interval + the skew time), at the end.
+	AdvertInt  time.Duration `json:"advert_int_ns"`
+	MasterDown time.Duration `json:"master_down_ns"`
+	Priority   uint8         `json:"priority"` // effective, at the end (or when last seen)
+	// Start is its state when the clients started, End at the end: MASTER, BACKUP, FAULT,
+	// INIT, or DOWN when the appliance was killed.
+	Start         string `json:"start"`
+	StartPriority uint8  `json:"start_priority"`
+	End           string `json:"end"`
+	// Master is the master it heard last ("lb2 10.0.0.3"), itself when MASTER.
+	Master string `json:"master,omitempty"`
+	// Counters over every incarnation, named as keepalived names them.
+	BecomeMaster  uint64 `json:"become_master"`
+	ReleaseMaster uint64 `json:"release_master"`
+	AdvertRcvd    uint64 `json:"advert_rcvd"`
+	AdvertSent    uint64 `json:"advert_sent"`
+	PriZeroRcvd   uint64 `json:"pri_zero_rcvd"`
+	PriZeroSent   uint64 `json:"pri_zero_sent"`
+}
+
+// VRRPTransition is a change of state of one VRRP instance of an appliance.
+type VRRPTransition struct {
+	// At is when the lab saw it (within 5 ms), from the start of the clients.
+	At        time.Duration `json:"at_ns"`
+	Appliance string        `json:"appliance"`
+	Instance  string        `json:"instance"`
+	VRID      uint8         `json:"vrid"`
+	// From and To are MASTER, BACKUP, FAULT, INIT, or DOWN: the appliance killed, or not
+	// yet restarted.
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Reason says why: "master down" (no advert for the master-down interval), "master
+	// sent priority 0", "preempt: lb2 had priority 99", "higher priority advert: lb1,
+	// priority 100", "sync group VG1" (another member moved it), "fault", "fault cleared",
+	// "killed", "restarted".
+	Reason   string `json:"reason,omitempty"`
+	Priority uint8  `json:"priority"` // its effective priority then
 }
 
 // CheckedReport is one real server an appliance checks, at the end of the run.

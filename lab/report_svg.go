@@ -2,9 +2,11 @@ package lab
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -24,7 +26,8 @@ const (
 var palette = []string{"#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#bab0ac", "#e15759"}
 
 // SVG draws the run: requests per second answered by each real server over time, one line
-// each, errors per second as a dashed red line, and the events as labelled vertical lines.
+// each, errors per second as a dashed red line, the events as labelled vertical lines, and
+// the health and VRRP transitions as marks on the time axis.
 // The document is self-contained (no scripts, styles or fonts from elsewhere).
 func (r *Report) SVG() []byte {
 	var b bytes.Buffer
@@ -48,7 +51,7 @@ func (r *Report) SVG() []byte {
 	y := func(v float64) float64 { return plotBottom - v/yMax*(plotBottom-plotTop) }
 
 	instants := eventInstants(r.Events)
-	svgHeight := eventListTop + (len(instants)+len(r.Health))*eventLineHeight + 12
+	svgHeight := eventListTop + (len(instants)+len(r.Health)+len(r.VRRP))*eventLineHeight + 12
 	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">
 `, svgWidth, svgHeight, svgWidth, svgHeight)
@@ -89,12 +92,15 @@ func (r *Report) SVG() []byte {
 	}
 
 	// Health transitions: a triangle on the time axis in the server's color, pointing down
-	// when the server was taken out and up when it was put back, listed below the events.
+	// when the server was taken out and up when it was put back. VRRP transitions: a diamond
+	// above the axis, filled when an instance became MASTER, hollow when it left MASTER or
+	// changed otherwise. Both are listed below the events, in time order.
 	color := map[string]string{}
 	for i, name := range names {
 		color[name] = palette[i%len(palette)]
 	}
-	for i, h := range r.Health {
+	var listed []svgNote
+	for _, h := range r.Health {
 		c := color[h.Server]
 		if c == "" {
 			c = "#888"
@@ -108,8 +114,20 @@ func (r *Report) SVG() []byte {
 			apex = plotBottom - 2
 		}
 		fmt.Fprintf(&b, `<path d="M%.1f %d %s" fill="%s" stroke="white"/>`+"\n", hx, apex, shape, c)
+		listed = append(listed, svgNote{h.At, glyph, c, h.sentence()})
+	}
+	for _, v := range r.VRRP {
+		fill, glyph := "white", "◇"
+		if v.To == "MASTER" {
+			fill, glyph = vrrpColor, "◆"
+		}
+		fmt.Fprintf(&b, `<path d="M%.1f %d l5 6 l-5 6 l-5 -6 z" fill="%s" stroke="%s"/>`+"\n", x(v.At.Seconds()), plotBottom-26, fill, vrrpColor)
+		listed = append(listed, svgNote{v.At, glyph, vrrpColor, v.sentence()})
+	}
+	slices.SortStableFunc(listed, func(a, b svgNote) int { return cmp.Compare(a.at, b.at) })
+	for i, n := range listed {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#333"><tspan fill="%s">%s</tspan>  %v  %s</text>`+"\n",
-			plotLeft, eventListTop+(len(instants)+i)*eventLineHeight, c, glyph, roundDuration(h.At), esc(h.sentence()))
+			plotLeft, eventListTop+(len(instants)+i)*eventLineHeight, n.color, n.glyph, roundDuration(n.at), esc(n.text))
 	}
 
 	// One line per server, at the middle of each bucket; then the errors.
@@ -150,6 +168,15 @@ func (r *Report) SVG() []byte {
 	}
 	b.WriteString("</svg>\n")
 	return b.Bytes()
+}
+
+// vrrpColor draws the VRRP transitions.
+const vrrpColor = "#333"
+
+// svgNote is one transition listed below the plot.
+type svgNote struct {
+	at                 time.Duration
+	glyph, color, text string
 }
 
 // instant is the events of one moment of the timeline.

@@ -27,12 +27,19 @@ func sampleReport() *Report {
 		Appliances: []ApplianceReport{{Name: "lb1", Conns: 400, InTable: 380, Forwarded: 4000, Passed: 20, Dropped: 3,
 			Drops: map[string]uint64{"no_neighbor": 3}, HealthChecks: 16, HealthFailed: 3,
 			Checked: []CheckedReport{{VirtualServer: "10.0.0.1:80", Server: "rs1", Address: "192.168.1.21:80", Alive: true, Checks: 8},
-				{VirtualServer: "10.0.0.1:80", Server: "rs<2>", Address: "192.168.1.22:80", Alive: true, Checks: 8, Failed: 3}}}},
+				{VirtualServer: "10.0.0.1:80", Server: "rs<2>", Address: "192.168.1.22:80", Alive: true, Checks: 8, Failed: 3}},
+			VRRP: []VRRPInstanceReport{{Instance: "VI_1", VRID: 51, Interface: "eth0", Version: 3, AdvertInt: 100 * time.Millisecond,
+				MasterDown: 361 * time.Millisecond, Priority: 150, Start: "MASTER", StartPriority: 150, End: "DOWN", Master: "lb1 10.0.0.2",
+				BecomeMaster: 1, AdvertSent: 20}}},
+			{Name: "lb2", VRRP: []VRRPInstanceReport{{Instance: "VI_1", VRID: 51, Interface: "eth0", Version: 3, AdvertInt: 100 * time.Millisecond,
+				MasterDown: 361 * time.Millisecond, Priority: 100, Start: "BACKUP", StartPriority: 100, End: "MASTER", Master: "lb2 10.0.0.3",
+				BecomeMaster: 1, AdvertRcvd: 20, AdvertSent: 10}}}},
 		Links: []LinkReport{{Name: "c1:eth0--lb1:eth0", A: "c1:eth0", B: "lb1:eth0",
 			AtoB: wire.DirStats{Frames: 10, Bytes: 1000, Delivered: 9, Lost: 1}, BtoA: wire.DirStats{Frames: 5, Delivered: 5}}},
 		Events: []EventReport{
 			{At: time.Second, Action: ActServiceStop, Subject: "rs<2>/http"},
 			{At: time.Second, Action: ActWeight, Subject: "lb1 192.168.1.22 weight 0"},
+			{At: 2 * time.Second, Action: ActKill, Subject: "lb1"},
 			{At: 3 * time.Second, Action: ActReload, Subject: "lb1", Error: "appliance: reload: interfaces changed & more"},
 		},
 		Health: []HealthTransition{
@@ -40,6 +47,10 @@ func sampleReport() *Report {
 				Check: "HTTP_GET", Reason: "connection refused"},
 			{At: 3200 * time.Millisecond, Appliance: "lb1", VirtualServer: "10.0.0.1:80", Server: "rs<2>", Address: "192.168.1.22:80",
 				Up: true, Check: "HTTP_GET", Reason: "succeeded"},
+		},
+		VRRP: []VRRPTransition{
+			{At: 2 * time.Second, Appliance: "lb1", Instance: "VI_1", VRID: 51, From: "MASTER", To: "DOWN", Reason: "killed", Priority: 150},
+			{At: 2361 * time.Millisecond, Appliance: "lb2", Instance: "VI_1", VRID: 51, From: "BACKUP", To: "MASTER", Reason: "master down", Priority: 100},
 		},
 		Series: []SeriesPoint{
 			{Start: 0, PerServer: map[string]uint64{"rs1": 50, "rs<2>": 50}},
@@ -92,6 +103,11 @@ func TestSVGWellFormed(t *testing.T) {
 			for _, h := range tc.rep.Health {
 				if !strings.Contains(text, h.sentence()) {
 					t.Errorf("health transition %+v is not listed", h)
+				}
+			}
+			for _, v := range tc.rep.VRRP {
+				if !strings.Contains(text, v.sentence()) {
+					t.Errorf("VRRP transition %+v is not listed", v)
 				}
 			}
 			for _, tick := range []string{"0s", "requests/s"} {
@@ -165,7 +181,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	var raw map[string]any
 	data, _ := sampleReport().JSON()
 	json.Unmarshal(data, &raw)
-	for _, k := range []string{"clients", "servers", "appliances", "links", "events", "health", "series", "expectations", "setup_ns"} {
+	for _, k := range []string{"clients", "servers", "appliances", "links", "events", "health", "vrrp", "series", "expectations", "setup_ns"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("JSON has no %q", k)
 		}

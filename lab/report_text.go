@@ -54,6 +54,18 @@ func (r *Report) Text() string {
 			}
 		})
 	}
+	if r.hasVRRP() {
+		section(&b, "AT\tAPPLIANCE\tINSTANCE\tVRRP\t", func(w *tabwriter.Writer) {
+			for _, a := range r.Appliances {
+				for _, v := range a.VRRP {
+					fmt.Fprintf(w, "start\t%s\t%s\t%s, priority %d\n", a.Name, v.Instance, v.Start, v.StartPriority)
+				}
+			}
+			for _, v := range r.VRRP {
+				fmt.Fprintf(w, "%v\t%s\t%s\t%s\n", roundDuration(v.At), v.Appliance, v.Instance, v.stateText())
+			}
+		})
+	}
 	if len(r.Expectations) > 0 {
 		section(&b, "EXPECT\t\t", func(w *tabwriter.Writer) {
 			for _, x := range r.Expectations {
@@ -154,4 +166,28 @@ func (h HealthTransition) sentence() string {
 		s += ": " + why
 	}
 	return s
+}
+
+// hasVRRP reports whether an appliance of the run has VRRP instances.
+func (r *Report) hasVRRP() bool {
+	for _, a := range r.Appliances {
+		if len(a.VRRP) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// stateText says what happened and why: "BACKUP → MASTER: master down".
+func (v VRRPTransition) stateText() string {
+	s := v.From + " → " + v.To
+	if v.Reason != "" {
+		s += ": " + v.Reason
+	}
+	return s
+}
+
+// sentence says it all: "lb2 VI_1 BACKUP → MASTER: master down".
+func (v VRRPTransition) sentence() string {
+	return v.Appliance + " " + v.Instance + " " + v.stateText()
 }

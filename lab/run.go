@@ -46,6 +46,7 @@ func Run(ctx context.Context, t *Topology, o Options) (*Report, error) {
 	}
 	setup := time.Since(began)
 	r.health = newHealthWatch(r)
+	r.vrrp = newVRRPWatch(r)
 	r.run(ctx)
 	return r.report(setup), ctx.Err()
 }
@@ -66,6 +67,7 @@ type runner struct {
 
 	events []EventReport // the timeline as it ran
 	health *healthWatch  // the appliances' health transitions
+	vrrp   *vrrpWatch    // and their VRRP instances'
 }
 
 // run runs the loads for the topology's duration and plays the timeline meanwhile.
@@ -80,6 +82,9 @@ func (r *runner) run(ctx context.Context) {
 	}
 	wg.Go(func() { r.timeline(ctx, runCtx, start) })
 	wg.Go(func() { r.health.run(runCtx, start) })
+	if r.t.hasVRRP() {
+		wg.Go(func() { r.vrrp.run(runCtx, start) })
+	}
 	wg.Wait()
 	<-runCtx.Done() // the run lasts its duration, whether or not clients or events fill it
 }

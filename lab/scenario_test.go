@@ -38,8 +38,9 @@ func explain(t *testing.T, rep *Report) {
 	}
 }
 
-// TestDemo is `make demo`: rs2 stops at 8 s, the health checks take it out, it starts again
-// at 16 s and the checks put it back.
+// TestDemo is `make demo`: rs2 stops at 8 s and the health checks of both appliances take
+// it out; the MASTER lb1 dies at 14 s and lb2 takes over; rs2 starts again at 16 s and lb2's
+// checks put it back.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("24 s")
@@ -61,42 +62,78 @@ func TestDemo(t *testing.T) {
 	if n := answeredIn(rep, "rs2", 17*time.Second, 24*time.Second); n < 200 {
 		t.Errorf("rs2 answered only %d requests after its return", n)
 	}
-	if n := errorsIn(rep, 10*time.Second, 24*time.Second); n > 20 {
-		t.Errorf("%d errors once rs2 was taken out", n)
+	if n := errorsIn(rep, 10*time.Second, 14*time.Second) + errorsIn(rep, 15*time.Second, 24*time.Second); n > 20 {
+		t.Errorf("%d errors once rs2 was taken out, but for the takeover", n)
 	}
-	// rs2 leaves and comes back, in both services, once each; nothing else moves.
+	// The takeover: c2's 12 long-lived sessions were lb1's and break with it (no connection
+	// sync); the HTTP requests lb1 lost are sent again a second later, to lb2.
+	if c := client(t, rep, "c2/tcp-long"); c.ErrorKinds["reset"]+c.ErrorKinds["timeout"] < 12 {
+		t.Errorf("c2's sessions through lb1 did not break with it: %v", c.ErrorKinds)
+	}
+	if n := errorsIn(rep, 14*time.Second, 15*time.Second); n > 40 {
+		t.Errorf("%d errors in the second of the takeover", n)
+	}
+	// rs2 leaves both services on both appliances, and comes back on lb2 (lb1 is dead by
+	// then); nothing else moves.
 	var moves []string
 	for _, h := range rep.Health {
-		moves = append(moves, fmt.Sprintf("%s %s %v", h.Server, h.VirtualServer, h.Up))
+		moves = append(moves, fmt.Sprintf("%s %s %s %v", h.Appliance, h.Server, h.VirtualServer, h.Up))
 	}
 	slices.Sort(moves)
-	want := []string{"rs2 10.0.0.1:7 false", "rs2 10.0.0.1:7 true", "rs2 10.0.0.1:80 false", "rs2 10.0.0.1:80 true"}
+	want := []string{"lb1 rs2 10.0.0.1:7 false", "lb1 rs2 10.0.0.1:80 false",
+		"lb2 rs2 10.0.0.1:7 false", "lb2 rs2 10.0.0.1:7 true", "lb2 rs2 10.0.0.1:80 false", "lb2 rs2 10.0.0.1:80 true"}
 	if !slices.Equal(moves, want) {
 		t.Errorf("health transitions %q, want %q", moves, want)
+	}
+	// lb1 goes DOWN at 14 s, and lb2 MASTER of both instances within its master-down
+	// interval (0.36 s) and the watch's dating.
+	var vrrp []string
+	for _, v := range rep.VRRP {
+		vrrp = append(vrrp, fmt.Sprintf("%s %s %s→%s", v.Appliance, v.Instance, v.From, v.To))
+		if v.To == "MASTER" && (v.At < 14*time.Second || v.At > 14400*time.Millisecond) {
+			t.Errorf("%s became MASTER of %s at %v; lb1 died at 14 s", v.Appliance, v.Instance, v.At)
+		}
+	}
+	slices.Sort(vrrp)
+	wantVRRP := []string{"lb1 VI_BACK MASTER→DOWN", "lb1 VI_FRONT MASTER→DOWN", "lb2 VI_BACK BACKUP→MASTER", "lb2 VI_FRONT BACKUP→MASTER"}
+	if !slices.Equal(vrrp, wantVRRP) {
+		t.Errorf("VRRP transitions %q, want %q", vrrp, wantVRRP)
 	}
 }
 
 // TestPiranhaPersistence: firewall mark 80 bundles ports 80 and 443 under one persistent
 // service, so each client's two loads are answered by one server, and the clients spread.
+// lvs01 dies at 8 s and lvs-02, which had none of its persistence templates (no sync),
+// schedules each client afresh, again one server for both its ports: each client's two
+// loads were answered by the same servers, as often.
 func TestPiranhaPersistence(t *testing.T) {
 	t.Parallel()
 	rep := run(t, "../examples/lab/piranha-nat.toml", Options{})
 	goldenReport(t, rep)
 	used := map[string]bool{}
 	for _, c := range []string{"c1", "c2", "c3", "c4"} {
-		servers := map[string]bool{}
-		for _, l := range []string{"http", "https"} {
-			for s := range client(t, rep, c+"/"+l).PerServer {
-				servers[s] = true
-				used[s] = true
-			}
+		http, https := client(t, rep, c+"/http").PerServer, client(t, rep, c+"/https").PerServer
+		if len(http) == 0 || len(http) > 2 || len(http) != len(https) {
+			t.Errorf("%s: http answered by %v, https by %v; persistence keeps both on one server per router", c, http, https)
 		}
-		if len(servers) != 1 {
-			t.Errorf("%s was answered by %v; persistence keeps it on one server", c, servers)
+		for s, n := range http {
+			used[s] = true
+			if m := https[s]; max(n, m)-min(n, m) > 5 {
+				t.Errorf("%s: %s answered %d http and %d https requests; persistence keeps both on it", c, s, n, m)
+			}
 		}
 	}
 	if len(used) != 2 {
 		t.Errorf("the clients were answered by %v, want both servers", used)
+	}
+	// lvs-02 takes over 3 × 2 s + its skew time after lvs01's last advert, 4.6 to 6.6 s after
+	// the kill: nothing due from 9 to 11 s is answered (a SYN sent again 1 s later still finds
+	// no router, and the next comes after the client's 2 s timeout).
+	if n := answeredIn(rep, "lvs-03", 9*time.Second, 11*time.Second) + answeredIn(rep, "lvs-04", 9*time.Second, 11*time.Second); n > 0 {
+		t.Errorf("%d requests answered while no router held the VIP", n)
+	}
+	if n := answeredIn(rep, "lvs-03", 15*time.Second, 20*time.Second) + answeredIn(rep, "lvs-04", 15*time.Second, 20*time.Second); n < 300 {
+		t.Errorf("only %d requests answered after the takeover", n)
 	}
 }
 

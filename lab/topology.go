@@ -230,9 +230,10 @@ type Event struct {
 // Expectation is one [[expect]] entry: a bound on what the run saw. Bounds that are not set
 // are zero with their Has flag false.
 type Expectation struct {
-	Client    string // "node" or "node/load"; "" with no Server or Appliance: every client
+	Client    string // "node" or "node/load"; "" with no other subject: every client
 	Server    string // a host (real server)
 	Appliance string
+	VRRP      string // a vrrp_instance, by name, on every appliance that runs it
 
 	MaxErrors, MinRequests, MaxDrops          uint64
 	HasMaxErrors, HasMinRequests, HasMaxDrops bool
@@ -250,6 +251,12 @@ type Expectation struct {
 	HasRemoved, HasRestored       bool
 	MaxRemovals                   uint64
 	HasMaxRemovals                bool
+	// TakeoverWithin bounds how long after each failure of a VRRP instance's MASTER (its
+	// node killed, one of its links down, a partition cutting one) another appliance became
+	// MASTER; Master names the appliance that must be its only MASTER at the end.
+	TakeoverWithin time.Duration
+	HasTakeover    bool
+	Master         string
 
 	key string
 }
