@@ -2,7 +2,9 @@ package conf
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"github.com/uvs-lb/uvs/internal/cmdline"
 	"math"
 	"net/netip"
 	"slices"
@@ -653,74 +655,18 @@ func quoteArg(a string) string {
 	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 }
 
-// splitCommand splits a command line as Check.Command describes, which is health.ParseCommand's
-// syntax, and refuses the characters a shell would have given a meaning (| & ; < > `) unquoted:
-// without a shell, they would reach the program as words.
+// splitCommand splits a command line as Check.Command describes (cmdline.Split, which health
+// runs them with), and refuses the characters a shell would have given a meaning (| & ; < > `)
+// unquoted: without a shell, they would reach the program as words.
 func splitCommand(s string) ([]string, error) {
-	var args []string
-	var word strings.Builder
-	in := false    // a word is open (possibly empty: '')
-	var quote rune // 0, '\'' or '"'
-	rs := []rune(s)
-	for i := 0; i < len(rs); i++ {
-		c := rs[i]
-		switch quote {
-		case '\'':
-			if c == '\'' {
-				quote = 0
-			} else {
-				word.WriteRune(c)
-			}
-			continue
-		case '"':
-			switch {
-			case c == '"':
-				quote = 0
-			case c == '\\' && i+1 < len(rs) && strings.ContainsRune("\"\\$`\n", rs[i+1]):
-				i++
-				if rs[i] != '\n' {
-					word.WriteRune(rs[i])
-				}
-			default:
-				word.WriteRune(c)
-			}
-			continue
-		}
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			if in {
-				args = append(args, word.String())
-				word.Reset()
-				in = false
-			}
-		case '\'', '"':
-			quote, in = c, true
-		case '\\':
-			if i+1 == len(rs) {
-				return nil, fmt.Errorf("%q ends with a backslash", s)
-			}
-			i++
-			in = true
-			if rs[i] != '\n' {
-				word.WriteRune(rs[i])
-			}
-		case '|', '&', ';', '<', '>', '`':
-			return nil, fmt.Errorf("%q has shell syntax (%c), but commands run without a shell; quote it, or run /bin/sh -c '...'", s, c)
-		default:
-			in = true
-			word.WriteRune(c)
-		}
-	}
+	args, shell, err := cmdline.Split(s)
 	switch {
-	case quote != 0:
-		return nil, fmt.Errorf("%q has an unterminated %c quote", s, quote)
-	case !in && len(args) == 0:
+	case errors.Is(err, cmdline.ErrEmpty):
 		return nil, fmt.Errorf("is empty: the program to run, then its arguments")
-	case in:
-		args = append(args, word.String())
-	}
-	if args[0] == "" {
-		return nil, fmt.Errorf("%q: the program's name is empty", s)
+	case err != nil:
+		return nil, fmt.Errorf("%q %v", s, err)
+	case shell != 0:
+		return nil, fmt.Errorf("%q has shell syntax (%c), but commands run without a shell; quote it, or run /bin/sh -c '...'", s, shell)
 	}
 	return args, nil
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/uvs-lb/uvs/internal/cmdline"
 	"os"
 	"os/exec"
 	"os/user"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -40,70 +40,12 @@ type Script struct {
 	User, Group string
 }
 
-// ParseCommand splits a command line as Script.Command describes.
+// ParseCommand splits a command line as Script.Command describes (cmdline.Split; conf
+// checks commands with the same function).
 func ParseCommand(s string) ([]string, error) {
-	var (
-		args  []string
-		word  strings.Builder
-		in    bool // a word is open (possibly empty: '')
-		quote rune // 0, '\'' or '"'
-	)
-	rs := []rune(s)
-	for i := 0; i < len(rs); i++ {
-		c := rs[i]
-		switch quote {
-		case '\'':
-			if c == '\'' {
-				quote = 0
-			} else {
-				word.WriteRune(c)
-			}
-			continue
-		case '"':
-			switch {
-			case c == '"':
-				quote = 0
-			case c == '\\' && i+1 < len(rs) && strings.ContainsRune("\"\\$`\n", rs[i+1]):
-				i++
-				if rs[i] != '\n' {
-					word.WriteRune(rs[i])
-				}
-			default:
-				word.WriteRune(c)
-			}
-			continue
-		}
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			if in {
-				args = append(args, word.String())
-				word.Reset()
-				in = false
-			}
-		case '\'', '"':
-			quote, in = c, true
-		case '\\':
-			if i+1 == len(rs) {
-				return nil, fmt.Errorf("command %q: ends with a backslash", s)
-			}
-			i++
-			in = true
-			if rs[i] != '\n' {
-				word.WriteRune(rs[i])
-			}
-		default:
-			in = true
-			word.WriteRune(c)
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("command %q: unterminated %c quote", s, quote)
-	}
-	if in {
-		args = append(args, word.String())
-	}
-	if len(args) == 0 || args[0] == "" {
-		return nil, fmt.Errorf("command %q: no program", s)
+	args, _, err := cmdline.Split(s)
+	if err != nil {
+		return nil, fmt.Errorf("command %q: %w", s, err)
 	}
 	return args, nil
 }
