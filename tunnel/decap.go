@@ -134,7 +134,7 @@ func (d *Decapsulator) Decap(frame []byte) ([]byte, Result) {
 	}
 	off += in
 	ecn := outerECN(frame[p.L3Off:], k.Family)
-	if !decapECN(inner, ecn) {
+	if !DecapECN(inner, ecn) {
 		return frame, Dropped
 	}
 	// The new Ethernet header goes right in front of the inner packet, over the end of the
@@ -268,12 +268,12 @@ func outerECN(ip []byte, fam packet.Family) uint8 {
 	return packet.IPv6(ip).TrafficClass() & ecnMask
 }
 
-// decapECN applies RFC 6040 section 4.2 to the inner packet ip, given the outer header's ECN
+// DecapECN applies RFC 6040 section 4.2 to the inner packet ip, given the outer header's ECN
 // field: CE on the outer header marks an ECN-capable inner packet CE, ECT(1) turns an
 // ECT(0) inner packet ECT(1); everything else leaves the inner packet as it is. It returns
 // false, changing nothing, for an outer CE over a not-ECN-capable inner packet, which must
 // be dropped (the congestion it signals can be reported in no other way).
-func decapECN(ip []byte, outer uint8) bool {
+func DecapECN(ip []byte, outer uint8) bool {
 	var tos uint8
 	v4 := ip[0]>>4 == 4
 	if v4 {

@@ -105,48 +105,8 @@ func (x decapsulator) inner(b []byte, proto uint8, ecn uint8) ([]byte, Drop) {
 	if next == packet.ProtoIPIP || next == packet.ProtoIPv6 {
 		return nil, DropNested
 	}
-	if ecn != ecnUnknown && !decapECN(in, ecn) {
+	if ecn != ecnUnknown && !tunnel.DecapECN(in, ecn) {
 		return nil, DropECN
 	}
 	return in, DropNone
-}
-
-// decapECN applies RFC 6040 section 4.2 to the inner packet ip, given the outer header's ECN
-// field: CE on the outer header marks an ECN-capable inner packet CE, ECT(1) turns an ECT(0)
-// inner packet ECT(1); everything else leaves the inner packet as it is. It returns false,
-// changing nothing, for an outer CE over a not-ECN-capable inner packet, which must be
-// dropped (the congestion it signals can be reported in no other way).
-func decapECN(ip []byte, outer uint8) bool {
-	v4 := ip[0]>>4 == 4
-	var tos uint8
-	if v4 {
-		tos = ip[1]
-	} else {
-		tos = packet.IPv6(ip).TrafficClass()
-	}
-	in := tos & ecnMask
-	to := in
-	switch {
-	case in == ecnNotECT:
-		return outer != ecnCE
-	case in == ecnCE:
-	case outer == ecnCE:
-		to = ecnCE
-	case outer == ecnECT1:
-		to = ecnECT1
-	}
-	if to == in {
-		return true
-	}
-	tos = tos&^ecnMask | to
-	if v4 {
-		h := packet.IPv4(ip)
-		old := uint16(ip[0])<<8 | uint16(ip[1])
-		h.SetTOS(tos)
-		h.SetChecksum(packet.ChecksumUpdate16(h.Checksum(), old, uint16(ip[0])<<8|uint16(tos)))
-	} else {
-		h := packet.IPv6(ip)
-		h.SetVersionClassFlow(tos, h.FlowLabel())
-	}
-	return true
 }
