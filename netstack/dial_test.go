@@ -51,21 +51,28 @@ func TestDialRejectsWhatItCannotReach(t *testing.T) {
 
 // A service restarted on its port must not wait for its previous connections to leave
 // TIME_WAIT: listeners set SO_REUSEADDR.
-func TestListenTCPRebindsOverTimeWait(t *testing.T) {
+// hostPair returns two standalone hosts on one memory link: a server at 10.9.0.1 and a client
+// at 10.9.0.2, closed when the test ends.
+func hostPair(t *testing.T) (server, client *Host) {
+	t.Helper()
 	a, b := port.Pipe(port.MemConfig{Name: "a", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}, port.MemConfig{Name: "b", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}})
-	ctx := context.Background()
 	mk := func(p port.Port, addr string) *Host {
 		h, err := NewHost(HostConfig{Standalone: true, NICs: []NICConfig{{Port: p, Addrs: []netip.Prefix{netip.MustParsePrefix(addr)}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := h.Start(ctx); err != nil {
+		if err := h.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { h.Close() })
 		return h
 	}
-	server, client := mk(a, "10.9.0.1/24"), mk(b, "10.9.0.2/24")
+	return mk(a, "10.9.0.1/24"), mk(b, "10.9.0.2/24")
+}
+
+func TestListenTCPRebindsOverTimeWait(t *testing.T) {
+	ctx := context.Background()
+	server, client := hostPair(t)
 	at := netip.MustParseAddrPort("10.9.0.1:8080")
 	ln, err := server.ListenTCP(at)
 	if err != nil {
@@ -118,20 +125,8 @@ func TestListenBothFamiliesOnOnePort(t *testing.T) {
 // fails) instead of closing it with a FIN (its read returns EOF), so the dialler keeps nothing
 // in TIME_WAIT.
 func TestAbortResets(t *testing.T) {
-	a, b := port.Pipe(port.MemConfig{Name: "a", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}, port.MemConfig{Name: "b", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}})
 	ctx := context.Background()
-	mk := func(p port.Port, addr string) *Host {
-		h, err := NewHost(HostConfig{Standalone: true, NICs: []NICConfig{{Port: p, Addrs: []netip.Prefix{netip.MustParsePrefix(addr)}}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Close() })
-		return h
-	}
-	server, client := mk(a, "10.9.0.1/24"), mk(b, "10.9.0.2/24")
+	server, client := hostPair(t)
 	at := netip.MustParseAddrPort("10.9.0.1:8080")
 	ln, err := server.ListenTCP(at)
 	if err != nil {
