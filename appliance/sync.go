@@ -25,9 +25,23 @@ import (
 // what it receives into its own connection table, so that after a VRRP failover the flows
 // it takes over find their connections (and their real servers) already there. The role
 // follows the [sync] vrrp_instance (MASTER sends; BACKUP and FAULT receive), or is fixed.
-// On becoming master the appliance also sends its whole table once (a bulk resync, which the
-// kernel lacks): a backup that was restarted learns the connections that were established
-// before it came.
+// On becoming master the appliance also sends its whole table once, and again whenever a
+// backup asks for it (a uvs resync request, sent when a backup starts or becomes backup) and
+// every sync_refresh_period: a bulk resync the kernel lacks, so that a backup that was
+// restarted learns the connections established before it came.
+
+// A resync request is a uvs message a backup multicasts when it starts or becomes backup: the
+// master answers with its whole table. It is a sync header with no connections whose spare
+// field says "UR"; a kernel takes a nonzero spare for a version 0 header of 0 connections and
+// ignores it.
+var resyncRequest = [8]byte{0, 0, 0, 8, 0, 1, 'U', 'R'}
+
+// resyncRequests is how many requests a backup sends, resyncEvery apart (multicast may lose
+// one).
+const (
+	resyncRequests = 3
+	resyncEvery    = 500 * time.Millisecond
+)
 
 // syncEvery is how often the master drains the engine's sync queue and sends what it holds:
 // the kernel flushes a partly filled message within two seconds; less loses less.
@@ -45,7 +59,8 @@ type syncRun struct {
 
 	backup   atomic.Bool // installs what it receives
 	stopping atomic.Bool
-	bulk     atomic.Bool // a full-table send is due
+	requests atomic.Int32 // resync requests still to send
+	bulk     atomic.Bool  // a full-table send is due
 
 	enc      *connsync.Encoder
 	verifier *connsync.Verifier
@@ -146,6 +161,9 @@ func (s *syncRun) start(ctx context.Context) error {
 		s.out.Close()
 		return fmt.Errorf("sync: %w", err)
 	}
+	if s.backup.Load() {
+		s.requests.Store(resyncRequests) // a (re)started backup asks for the master's table
+	}
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.wg.Add(2)
 	go s.send(ctx)
@@ -176,6 +194,8 @@ func (s *syncRun) setMaster(master bool) {
 		s.backup.Store(!master)
 		if master {
 			s.bulk.Store(true)
+		} else {
+			s.requests.Store(resyncRequests)
 		}
 		s.log.Info().Str("role", s.role()).Msg("sync daemon role changed")
 	}
@@ -203,13 +223,29 @@ func (s *syncRun) send(ctx context.Context) {
 			s.write(full)
 		}
 	}
+	var lastRequest, lastRefresh time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		now := time.Now()
+		if s.requests.Load() > 0 && now.Sub(lastRequest) >= resyncEvery {
+			s.requests.Add(-1)
+			lastRequest = now
+			req := resyncRequest
+			req[1] = s.cfg.SyncID
+			s.out.Write(req[:])
+		}
 		master := s.engine.SyncMaster()
+		if master && s.cfg.RefreshPeriod > 0 && now.Sub(lastRefresh) >= s.cfg.RefreshPeriod {
+			// sync_refresh_period: the kernel resends each established connection at most
+			// this often as its packets come; uvs resends the whole table, which also
+			// catches up a backup that missed messages.
+			lastRefresh = now
+			s.bulk.Store(true)
+		}
 		s.engine.DrainSync(add) // a backup's workers queue nothing
 		if master && s.bulk.Swap(false) {
 			s.mu.Lock()
@@ -258,6 +294,13 @@ func (s *syncRun) receive() {
 		}
 		if ua, ok := from.(*net.UDPAddr); ok && ua.AddrPort().Addr().Unmap() == s.src {
 			continue // our own
+		}
+		if n == len(resyncRequest) && [2]byte(buf[6:8]) == [2]byte{'U', 'R'} && buf[5] == 1 {
+			if s.engine.SyncMaster() && (s.cfg.SyncID == 0 || buf[1] == s.cfg.SyncID) {
+				s.bulk.Store(true) // a backup (re)joined: send it the whole table
+				s.log.Info().Str("from", from.String()).Msg("sync: resync requested")
+			}
+			continue
 		}
 		if !s.backup.Load() {
 			continue

@@ -79,6 +79,13 @@ id = 9
 }
 
 func TestSyncCarriesConnectionsOverFailover(t *testing.T) {
+	t.Run("synced as they start", func(t *testing.T) { testSyncFailover(t, false) })
+	// A backup that starts after the connection was established asks the master for its
+	// table (a resync request) and gets it whole.
+	t.Run("backup started late", func(t *testing.T) { testSyncFailover(t, true) })
+}
+
+func testSyncFailover(t *testing.T, lateBackup bool) {
 	mac := func(a, b byte) net.HardwareAddr { return net.HardwareAddr{2, 0, 0, 9, a, b} }
 	pipe := func(name string, m net.HardwareAddr) (port.Port, port.Port) {
 		return port.Pipe(port.MemConfig{Name: name, MAC: m}, port.MemConfig{Name: name + "-sw"})
@@ -138,7 +145,13 @@ func TestSyncCarriesConnectionsOverFailover(t *testing.T) {
 		return n
 	}
 	lb1 := start(map[string]port.Port{"eth0": l1f, "eth1": l1b}, syncPairConfig(t, "10.9.0.1", "192.168.9.1", 150))
-	lb2 := start(map[string]port.Port{"eth0": l2f, "eth1": l2b}, syncPairConfig(t, "10.9.0.2", "192.168.9.2", 100))
+	var lb2 *vrrpNode
+	startLB2 := func() {
+		lb2 = start(map[string]port.Port{"eth0": l2f, "eth1": l2b}, syncPairConfig(t, "10.9.0.2", "192.168.9.2", 100))
+	}
+	if !lateBackup {
+		startLB2()
+	}
 	allMaster := func(n *vrrpNode) func() bool {
 		return func() bool {
 			for _, s := range n.a.VRRP() {
@@ -176,6 +189,11 @@ func TestSyncCarriesConnectionsOverFailover(t *testing.T) {
 	}
 	for i := range 5 {
 		say(fmt.Sprintf("before %d", i))
+	}
+	if lateBackup {
+		startLB2()
+		time.Sleep(500 * time.Millisecond) // lb2 is a backup: lb1 keeps the VIPs
+		say("while lb2 starts")
 	}
 	waitUntil(t, "lb2 installed the connection", 3*time.Second, func() bool { return lb2.a.Sync().Installed > 0 })
 

@@ -455,13 +455,9 @@ func (p *parser) checkOwnership(c *Config, t *table, v *VRRPInstance, lists ...[
 				}
 				continue
 			}
+			// A full-NAT local address may be an instance's: in a syncing pair only the
+			// master must own it (the appliance then owns it only while MASTER).
 			notOwned = append(notOwned, a)
-			for _, s := range c.Services {
-				if slices.Contains(s.LocalAddrs, a) {
-					p.Errorf(d.key, "%s is a full-NAT local address of %s (line %d), which the appliance always holds", a, serviceName(&s.ServiceConfig), p.Line(s.key))
-					break
-				}
-			}
 		}
 	}
 	if v.Priority == ownerPriority && len(notOwned) > 0 {

@@ -190,6 +190,18 @@ func (r *reader) checkRequires(t *Topology) {
 			}
 		}
 	}
+	if !slices.Contains(t.Requires, "sync") {
+		for _, n := range t.Nodes {
+			if n.Kind == KindAppliance && n.Config != nil && n.Config.Sync.Enabled {
+				r.Errorf(n.key, "%s syncs connections ([sync]); add requires = [\"sync\"] to the topology", n.Name)
+			}
+		}
+		for _, e := range t.Events {
+			if e.Action == ActReload && e.Config != nil && e.Config.Sync.Enabled {
+				r.Errorf(e.key, "the new configuration syncs connections ([sync]); add requires = [\"sync\"] to the topology")
+			}
+		}
+	}
 	if slices.Contains(t.Requires, "dr") {
 		return
 	}
@@ -234,6 +246,8 @@ func (r *reader) checkExpectations(t *Topology) {
 				r.Errorf(x.key+".client", "no client %s", node)
 			case hasLoad && !slices.ContainsFunc(n.Loads, func(l *Generator) bool { return l.Name == load }):
 				r.Errorf(x.key+".client", "client %s has no load %s", node, load)
+			default:
+				r.checkLongBounds(t, x, n, load)
 			}
 		case x.Server != "":
 			if n := t.node(x.Server); n == nil || n.Kind != KindHost {
@@ -247,7 +261,37 @@ func (r *reader) checkExpectations(t *Topology) {
 			}
 		case x.VRRP != "":
 			r.checkVRRPBounds(t, x)
+		default:
+			r.checkLongBounds(t, x, nil, "")
 		}
+	}
+}
+
+// checkLongBounds refuses the bounds on long-lived connections (max_broken, max_reconnects)
+// for clients that hold none: those of the expectation (its client n, its load named load;
+// every client when n is nil) with no tcp-long load.
+func (r *reader) checkLongBounds(t *Topology, x *Expectation, n *Node, load string) {
+	if !x.HasMaxBroken && !x.HasMaxReconnects {
+		return
+	}
+	long := func(n *Node) bool {
+		return slices.ContainsFunc(n.Loads, func(l *Generator) bool { return l.Type == LoadTCPLong && (load == "" || l.Name == load) })
+	}
+	what := "no client has a tcp-long load"
+	if n != nil {
+		what = x.Client + " is not a tcp-long load"
+		if load == "" {
+			what = x.Client + " has no tcp-long load"
+		}
+	}
+	if n != nil && long(n) || n == nil && slices.ContainsFunc(t.Nodes, func(n *Node) bool { return n.Kind == KindClient && long(n) }) {
+		return
+	}
+	if x.HasMaxBroken {
+		r.Errorf(x.key+".max_broken", "%s: it bounds long-lived connections", what)
+	}
+	if x.HasMaxReconnects {
+		r.Errorf(x.key+".max_reconnects", "%s: it bounds long-lived connections", what)
 	}
 }
 

@@ -22,6 +22,7 @@ func (r *runner) report(setup time.Duration) *Report {
 			Client: l.node.n.Name, Load: l.g.Name, Type: l.g.Type, Target: l.g.Target.String(),
 			Requests: s.Requests, Errors: s.Errors, ErrorKinds: s.ErrorKinds,
 			P50: s.P50, P90: s.P90, P99: s.P99, Max: s.Max, PerServer: s.PerServer,
+			Conns: s.Sessions, Kept: s.Kept, Broken: s.Broken, Reconnects: s.Reconnects,
 		}
 		if l.err != nil {
 			c.Failed = l.err.Error()
@@ -57,7 +58,7 @@ func (r *runner) report(setup time.Duration) *Report {
 				Name: n.Name, Conns: c.Conns, InTable: inTable, InPackets: c.InPkts, OutPackets: c.OutPkts,
 				Forwarded: c.Forwarded, Passed: c.Passed, Dropped: c.Dropped, Drops: c.Drops,
 				HealthChecks: c.Checks, HealthFailed: c.Failed, Checked: checked[n.Name],
-				VRRP: withVRRPCounters(instances[n.Name], c),
+				VRRP: withVRRPCounters(instances[n.Name], c), Sync: an.syncReport(c),
 			})
 		}
 	}

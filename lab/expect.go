@@ -41,12 +41,14 @@ func judge(t *Topology, rep *Report, errSeries map[string][]uint64) []Expectatio
 			}
 		default:
 			subject, sel := clientsOf(rep, x.Client)
-			var requests, errors uint64
+			var requests, errors, broken, reconnects uint64
 			var p99 time.Duration
 			var merged []uint64
 			for _, c := range sel {
 				requests += c.Requests
 				errors += c.Errors
+				broken += c.Broken
+				reconnects += c.Reconnects
 				p99 = max(p99, c.P99)
 				for i, n := range errSeries[c.Name()] {
 					for len(merged) <= i {
@@ -67,6 +69,12 @@ func judge(t *Topology, rep *Report, errSeries map[string][]uint64) []Expectatio
 			if x.HasFailover {
 				outage := longestRun(merged) * rep.Bucket
 				res("failover", subject, "longest stretch with errors", outage.String(), "≤ "+x.Failover.String(), outage <= x.Failover)
+			}
+			if x.HasMaxBroken {
+				res("max_broken", subject, "long-lived connections broken", fmt.Sprint(broken), fmt.Sprintf("≤ %d", x.MaxBroken), broken <= x.MaxBroken)
+			}
+			if x.HasMaxReconnects {
+				res("max_reconnects", subject, "reconnections", fmt.Sprint(reconnects), fmt.Sprintf("≤ %d", x.MaxReconnects), reconnects <= x.MaxReconnects)
 			}
 		}
 	}

@@ -10,14 +10,17 @@ import (
 // a feature uvs does not have yet, so that the seed deployments can be written down (and
 // tested to be refused) before their features land. Switch a feature on here when it does:
 // the topologies that need it then run, and their tests with them.
-var features = []struct {
-	name, what string
-	have       bool
-}{
+var features = []labFeature{
 	{"dr", "direct routing (lb_kind DR)", true},
 	{"health", "health checks", true},
 	{"vrrp", "VRRP failover", true},
-	{"sync", "connection sync", false},
+	{"sync", "connection sync", true},
+}
+
+// labFeature is a feature a topology may require.
+type labFeature struct {
+	name, what string
+	have       bool
 }
 
 func feature(name string) (what string, have, known bool) {

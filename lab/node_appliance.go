@@ -46,6 +46,7 @@ type applianceCounters struct {
 	Checks    uint64                // health checks completed
 	Failed    uint64                // and failed
 	VRRP      map[string]vrrp.Stats // by instance
+	Sync      SyncReport            // its Role unset
 }
 
 func (c *applianceCounters) add(o applianceCounters) {
@@ -57,6 +58,7 @@ func (c *applianceCounters) add(o applianceCounters) {
 	c.Dropped += o.Dropped
 	c.Checks += o.Checks
 	c.Failed += o.Failed
+	c.Sync.add(o.Sync)
 	for k, v := range o.Drops {
 		if c.Drops == nil {
 			c.Drops = map[string]uint64{}
@@ -76,6 +78,20 @@ func (c *applianceCounters) add(o applianceCounters) {
 		s.PriZeroSent += v.PriZeroSent
 		c.VRRP[k] = s
 	}
+}
+
+func (s *SyncReport) add(o SyncReport) {
+	s.MessagesSent += o.MessagesSent
+	s.ConnsSent += o.ConnsSent
+	s.MessagesRecv += o.MessagesRecv
+	s.ConnsRecv += o.ConnsRecv
+	s.Installed += o.Installed
+	s.InstallFailed += o.InstallFailed
+	s.BadMessages += o.BadMessages
+	s.SendFailures += o.SendFailures
+	s.Bulk += o.Bulk
+	s.Queued += o.Queued
+	s.QueueDrops += o.QueueDrops
 }
 
 func newApplianceNode(n *Node, log zerolog.Logger, jacks map[string]*jack, macs map[string]net.HardwareAddr) *applianceNode {
@@ -158,6 +174,20 @@ func (an *applianceNode) counters() (applianceCounters, int) {
 	return c, inTable
 }
 
+// syncReport returns its sync daemon's counters over every incarnation, with the running
+// one's role, or nil when the configuration in force has no [sync].
+func (an *applianceNode) syncReport(c applianceCounters) *SyncReport {
+	if !an.cfg.Sync.Enabled {
+		return nil
+	}
+	s := c.Sync
+	s.Role = "DOWN"
+	if an.a != nil {
+		s.Role = an.a.Sync().Role
+	}
+	return &s
+}
+
 // countersOf reads a running appliance's counters: the engine's per-service connection
 // counts and the dataplane's frame counts.
 func countersOf(a *appliance.Appliance) applianceCounters {
@@ -170,6 +200,10 @@ func countersOf(a *appliance.Appliance) applianceCounters {
 	}
 	_, hs := a.Health()
 	c.Checks, c.Failed = hs.Checks, hs.Failed
+	ss, es := a.Sync(), a.Engine().SyncStats()
+	c.Sync = SyncReport{MessagesSent: ss.MessagesSent, ConnsSent: ss.ConnsSent, MessagesRecv: ss.MessagesRecv,
+		ConnsRecv: ss.ConnsRecv, Installed: ss.Installed, InstallFailed: ss.InstallFailed, BadMessages: ss.BadMessages,
+		SendFailures: ss.SendFailures, Bulk: ss.Bulk, Queued: es.Queued, QueueDrops: es.Dropped}
 	for _, v := range a.VRRPDetails() { // not VRRP(), which reads the owned addresses racily
 		if c.VRRP == nil {
 			c.VRRP = map[string]vrrp.Stats{}

@@ -9,15 +9,15 @@ import (
 // expectBounds lists which bounds go with which subject of an [[expect]]: "" is the clients
 // (every client, or the one named by client).
 var expectBounds = map[string][]string{
-	"":          {"max_errors", "min_requests", "max_p99", "failover"},
-	"client":    {"max_errors", "min_requests", "max_p99", "failover"},
+	"":          {"max_errors", "min_requests", "max_p99", "failover", "max_broken", "max_reconnects"},
+	"client":    {"max_errors", "min_requests", "max_p99", "failover", "max_broken", "max_reconnects"},
 	"server":    {"share", "min_requests", "removed_within", "restored_within", "max_removals"},
 	"appliance": {"max_drops"},
 	"vrrp":      {"takeover_within", "master"},
 }
 
 // allBounds lists every bound, in the order they are read.
-var allBounds = []string{"max_errors", "min_requests", "max_p99", "failover", "share", "max_drops",
+var allBounds = []string{"max_errors", "min_requests", "max_p99", "failover", "max_broken", "max_reconnects", "share", "max_drops",
 	"removed_within", "restored_within", "max_removals", "takeover_within", "master"}
 
 // expectation reads one [[expect]] entry: a subject (client, server, appliance or vrrp; none
@@ -66,6 +66,12 @@ func (r *reader) expectation(t *table) *Expectation {
 	}
 	if n, ok := t.Integer("min_requests", 0, math.MaxInt64); ok && applies["min_requests"] {
 		x.MinRequests, x.HasMinRequests = uint64(n), true
+	}
+	if n, ok := t.Integer("max_broken", 0, math.MaxInt64); ok && applies["max_broken"] {
+		x.MaxBroken, x.HasMaxBroken = uint64(n), true
+	}
+	if n, ok := t.Integer("max_reconnects", 0, math.MaxInt64); ok && applies["max_reconnects"] {
+		x.MaxReconnects, x.HasMaxReconnects = uint64(n), true
 	}
 	if n, ok := t.Integer("max_drops", 0, math.MaxInt64); ok && applies["max_drops"] {
 		x.MaxDrops, x.HasMaxDrops = uint64(n), true

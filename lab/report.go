@@ -51,6 +51,15 @@ type ClientReport struct {
 	Max time.Duration `json:"max_ns"`
 	// PerServer counts successful requests by the real server that answered.
 	PerServer map[string]uint64 `json:"per_server,omitempty"`
+	// Long-lived connections (tcp-long): Conns is the load's connections, Kept those that
+	// ran on the one connection they made, which still worked at the end; Broken counts the
+	// connections that failed once made (an exchange on them failed), Reconnects the
+	// connections made again after one broke or could not be made. A failover that carries
+	// the connections over keeps them all.
+	Conns      uint64 `json:"conns,omitempty"`
+	Kept       uint64 `json:"kept,omitempty"`
+	Broken     uint64 `json:"broken,omitempty"`
+	Reconnects uint64 `json:"reconnects,omitempty"`
 	// Failed says why the load could not run at all ("" when it ran).
 	Failed string `json:"failed,omitempty"`
 }
@@ -100,6 +109,31 @@ type ApplianceReport struct {
 	// VRRP lists its VRRP instances: their state at the start and at the end, and their
 	// counters over its incarnations.
 	VRRP []VRRPInstanceReport `json:"vrrp,omitempty"`
+	// Sync is its connection sync daemon ([sync]) over its incarnations; nil without one.
+	Sync *SyncReport `json:"sync,omitempty"`
+}
+
+// SyncReport is an appliance's connection sync, its counters summed over its incarnations.
+type SyncReport struct {
+	// Role is the daemon's at the end: "master" (sends), "backup" (receives), "both", or
+	// "DOWN" when the appliance was killed.
+	Role string `json:"role"`
+	// Sent: messages and the connections (and templates) in them; Received likewise, from
+	// the other appliances while a backup. Installed counts the received connections put in
+	// its table (or refreshed), InstallFailed those it refused (no such service or real
+	// server here, a full-NAT local address not in its pool, ...).
+	MessagesSent  uint64 `json:"messages_sent"`
+	ConnsSent     uint64 `json:"conns_sent"`
+	MessagesRecv  uint64 `json:"messages_received"`
+	ConnsRecv     uint64 `json:"conns_received"`
+	Installed     uint64 `json:"installed"`
+	InstallFailed uint64 `json:"install_failed"`
+	BadMessages   uint64 `json:"bad_messages,omitempty"`
+	SendFailures  uint64 `json:"send_failures,omitempty"`
+	Bulk          uint64 `json:"bulk,omitempty"` // whole-table sends, on becoming master
+	// The engine's side: records its workers queued for sending, and lost to a full queue.
+	Queued     uint64 `json:"queued"`
+	QueueDrops uint64 `json:"queue_drops,omitempty"`
 }
 
 // VRRPInstanceReport is one VRRP instance of an appliance.

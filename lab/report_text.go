@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -22,6 +23,16 @@ func (r *Report) Text() string {
 				latency(c.P50, c.Requests > c.Errors), latency(c.P99, c.Requests > c.Errors), clientNotes(c))
 		}
 	})
+	if slices.ContainsFunc(r.Clients, func(c ClientReport) bool { return c.Type == LoadTCPLong }) {
+		section(&b, "CLIENT\tLOAD\tCONNECTIONS\tKEPT\tBROKEN\tRECONNECTED\t", func(w *tabwriter.Writer) {
+			for _, c := range r.Clients {
+				if c.Type != LoadTCPLong {
+					continue
+				}
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d%s\t%d\t%d\t\n", c.Client, c.Load, c.Conns, c.Kept, percentOf(c.Kept, c.Conns), c.Broken, c.Reconnects)
+			}
+		})
+	}
 	if len(r.Servers) > 0 {
 		section(&b, "REAL SERVER\tANSWERED\tSHARE\t", func(w *tabwriter.Writer) {
 			for _, s := range r.Servers {
@@ -33,6 +44,16 @@ func (r *Report) Text() string {
 		section(&b, "APPLIANCE\tCONNS\tIN TABLE\tFORWARDED\tDROPPED\t", func(w *tabwriter.Writer) {
 			for _, a := range r.Appliances {
 				fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\n", a.Name, a.Conns, a.InTable, a.Forwarded, a.Dropped, counts(a.Drops))
+			}
+		})
+	}
+	if slices.ContainsFunc(r.Appliances, func(a ApplianceReport) bool { return a.Sync != nil }) {
+		// Connections (and templates) sent and received, installed and refused.
+		section(&b, "APPLIANCE\tSYNC\tSENT\tRECEIVED\tINSTALLED\tFAILED\t", func(w *tabwriter.Writer) {
+			for _, a := range r.Appliances {
+				if s := a.Sync; s != nil {
+					fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t\n", a.Name, s.Role, s.ConnsSent, s.ConnsRecv, s.Installed, s.InstallFailed)
+				}
 			}
 		})
 	}
@@ -94,6 +115,14 @@ func section(b *bytes.Buffer, header string, rows func(w *tabwriter.Writer)) {
 			b.WriteByte('\n')
 		}
 	}
+}
+
+// percentOf prints n as a percentage of total, " (100%)", or nothing when total is 0.
+func percentOf(n, total uint64) string {
+	if total == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%.0f%%)", math.Floor(100*float64(n)/float64(total)))
 }
 
 // latency prints a latency to three significant digits, "-" when nothing succeeded.

@@ -60,7 +60,7 @@ func TestRunCancel(t *testing.T) {
 // meet their expectations. Switching a feature on in features.go switches them on here. An
 // example with a scenario test of its own runs there, not twice.
 func TestRequiresRefusedUntilFeaturesLand(t *testing.T) {
-	ownTest := map[string]string{"demo.toml": "TestDemo", "piranha-nat.toml": "TestPiranhaPersistence"}
+	ownTest := map[string]string{"demo.toml": "TestDemo", "piranha-nat.toml": "TestPiranhaPersistence", "sync-failover.toml": "TestSyncFailover"}
 	files, _ := filepath.Glob("../examples/lab/*.toml")
 	seen := 0
 	for _, f := range files {
@@ -101,6 +101,27 @@ func TestRequiresRefusedUntilFeaturesLand(t *testing.T) {
 	}
 	if seen < 3 {
 		t.Errorf("%d examples require features; the seed deployments have at least 3", seen)
+	}
+}
+
+// TestUnsupportedRefused: a topology that requires a feature uvs lacks is refused, naming
+// it, and nothing runs. Every feature is there now, so the test takes one away for a moment;
+// it is not parallel, so no other test runs meanwhile.
+func TestUnsupportedRefused(t *testing.T) {
+	i := slices.IndexFunc(features, func(f labFeature) bool { return f.name == "sync" })
+	features[i].have = false
+	defer func() { features[i].have = true }()
+	topo, err := Parse("sync-pair.toml", []byte("duration = \"1s\"\nrequires = [\"vrrp\", \"sync\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), topo, Options{})
+	var unsupported *UnsupportedError
+	if !errors.As(err, &unsupported) || !slices.Equal(unsupported.Missing, []string{"sync"}) || rep != nil {
+		t.Fatalf("Run = %v, %v; want a refusal naming sync", rep, err)
+	}
+	if want := "sync-pair.toml: requires sync (connection sync), which uvs does not have yet"; err.Error() != want {
+		t.Errorf("%q, want %q", err, want)
 	}
 }
 

@@ -241,6 +241,10 @@ type Expectation struct {
 	// Failover bounds the longest stretch of time in which clients saw errors.
 	Failover    time.Duration
 	HasFailover bool
+	// MaxBroken and MaxReconnects bound the long-lived (tcp-long) connections that broke,
+	// and that had to be made again: 0 and 0 say every one lived through the run.
+	MaxBroken, MaxReconnects       uint64
+	HasMaxBroken, HasMaxReconnects bool
 	// Share bounds the fraction of all answered requests a server answered, in percent.
 	Share    [2]float64
 	HasShare bool

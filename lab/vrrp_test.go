@@ -15,26 +15,35 @@ import (
 // the kill falls somewhere between two adverts), and the clients' new connections are served
 // again right after: their short timeout (250 ms, under TCP's first SYN retransmission)
 // makes every request sent to the dead master an error, so the last error after the kill
-// dates when new connections reached lb2. The long-lived connections lb1 carried break (no
-// connection sync) and reconnect through lb2.
+// dates when new connections reached lb2. The long-lived connections lb1 carried break
+// without connection sync, and reconnect through lb2; with it ([sync] following VI_FRONT)
+// lb2 has them, and they live on: none breaks, none reconnects.
 //
 // Two timings: keepalived's usual (version 2, an advert a second: 3.61 s) and a fast one
-// (version 3, every 100 ms: 0.36 s).
+// (version 3, every 100 ms: 0.36 s); each without sync and with it. Without, the long-lived
+// connections give up on an echo after 250 ms, as the short requests do; with it, after
+// 2 s and 8 s, for TCP to send the lines lost with lb1 again to lb2 (it tries again 0.2 s,
+// 0.4 s, 0.8 s, ... after the loss: the first try after the takeover is the one at 0.4 s,
+// and at 6.4 s after a takeover of 3.6 s).
 func TestVRRPTakeover(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
-		name      string
-		version   int
-		advert    time.Duration
-		skewUnit  time.Duration // version 2 skews in seconds, version 3 in advert intervals
-		kill, end time.Duration
+		name        string
+		version     int
+		advert      time.Duration
+		skewUnit    time.Duration // version 2 skews in seconds, version 3 in advert intervals
+		kill, end   time.Duration
+		sync        bool
+		longTimeout time.Duration
 	}{
-		{"v3-100ms", 3, 100 * time.Millisecond, 100 * time.Millisecond, 2 * time.Second, 4 * time.Second},
-		{"v2-1s", 2, time.Second, time.Second, 3 * time.Second, 9 * time.Second},
+		{"v3-100ms", 3, 100 * time.Millisecond, 100 * time.Millisecond, 2 * time.Second, 4 * time.Second, false, 250 * time.Millisecond},
+		{"v2-1s", 2, time.Second, time.Second, 3 * time.Second, 9 * time.Second, false, 250 * time.Millisecond},
+		{"v3-100ms-sync", 3, 100 * time.Millisecond, 100 * time.Millisecond, 2 * time.Second, 5 * time.Second, true, 2 * time.Second},
+		{"v2-1s-sync", 2, time.Second, time.Second, 3 * time.Second, 12 * time.Second, true, 8 * time.Second},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			topo, err := Parse(c.name+".toml", []byte(takeoverTopology(c.version, c.advert, c.kill, c.end)))
+			topo, err := Parse(c.name+".toml", []byte(takeoverTopology(c.version, c.advert, c.kill, c.end, c.sync, c.longTimeout)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,8 +73,21 @@ func TestVRRPTakeover(t *testing.T) {
 				t.Errorf("new connections served again %v after the kill, %v after the takeover", served, served-takeover)
 			}
 			long := client(t, rep, "c2/tcp-long")
-			if long.Errors < 4 {
-				t.Errorf("the long-lived connections saw %d errors; the 4 lb1 carried break with it (%v)", long.Errors, long.ErrorKinds)
+			t.Logf("long-lived connections: %d, kept %d, broken %d, reconnected %d; errors %v; slowest echo %v",
+				long.Conns, long.Kept, long.Broken, long.Reconnects, long.ErrorKinds, long.Max)
+			if !c.sync && (long.Broken < 4 || long.Reconnects < 4 || long.Kept != 0) {
+				t.Errorf("without sync, the 4 long-lived connections lb1 carried break with it and reconnect: kept %d, broken %d, reconnected %d (%v)",
+					long.Kept, long.Broken, long.Reconnects, long.ErrorKinds)
+			}
+			if c.sync {
+				if long.Conns != 4 || long.Kept != 4 || long.Broken != 0 || long.Reconnects != 0 || long.Errors != 0 {
+					t.Errorf("with sync, the 4 long-lived connections live through the takeover: kept %d of %d, broken %d, reconnected %d, errors %v",
+						long.Kept, long.Conns, long.Broken, long.Reconnects, long.ErrorKinds)
+				}
+				lb1, lb2 := applianceReport(t, rep, "lb1"), applianceReport(t, rep, "lb2")
+				if lb1.Sync == nil || lb2.Sync == nil || lb1.Sync.ConnsSent == 0 || lb2.Sync.Installed == 0 || lb2.Sync.InstallFailed != 0 || lb2.Sync.Role != "master" {
+					t.Errorf("sync: lb1 %+v, lb2 %+v", lb1.Sync, lb2.Sync)
+				}
 			}
 			last := c.end - time.Second
 			if n := answeredIn(rep, "rs1", last, c.end) + answeredIn(rep, "rs2", last, c.end); n < 150 {
@@ -76,6 +98,16 @@ func TestVRRPTakeover(t *testing.T) {
 			}
 		})
 	}
+}
+
+// applianceReport returns the report of appliance name.
+func applianceReport(t *testing.T, rep *Report, name string) ApplianceReport {
+	t.Helper()
+	i := slices.IndexFunc(rep.Appliances, func(a ApplianceReport) bool { return a.Name == name })
+	if i < 0 {
+		t.Fatalf("no appliance %s", name)
+	}
+	return rep.Appliances[i]
 }
 
 // takeoverTime returns how long after at the report says app became MASTER of instance.
@@ -106,9 +138,11 @@ func servedAgain(rep *Report, at time.Duration) time.Duration {
 }
 
 // takeoverTopology is an HA pair (lb1 MASTER, lb2 BACKUP; the client side's VIP and the
-// servers' gateway in one sync group) in front of two real servers, with lb1 killed at kill.
-// c1 makes a new connection for each request, 200 a second; c2 holds 4 long-lived ones.
-func takeoverTopology(version int, advert, kill, end time.Duration) string {
+// servers' gateway in one sync group) in front of two real servers, with lb1 killed at kill;
+// with sync, the pair syncs its connections, the role following VI_FRONT. c1 makes a new
+// connection for each request, 200 a second; c2 holds 4 long-lived ones, which give up on
+// an echo after longTimeout.
+func takeoverTopology(version int, advert, kill, end time.Duration, sync bool, longTimeout time.Duration) string {
 	appliance := func(n int, state string, prio int) string {
 		var b strings.Builder
 		fmt.Fprintf(&b, "[nodes.lb%d]\nkind = \"appliance\"\nconfig = '''\n", n)
@@ -123,6 +157,9 @@ func takeoverTopology(version int, advert, kill, end time.Duration) string {
 				in.name, state, in.ifc, in.vrid, prio)
 			fmt.Fprintf(&b, "version = %d\nadvert_int = %g\nvirtual_ipaddress = [%q]\n", version, advert.Seconds(), in.vip)
 		}
+		if sync {
+			b.WriteString("[sync]\ninterface = \"eth1\"\nvrrp_instance = \"VI_FRONT\"\n")
+		}
 		b.WriteString("[[virtual_server]]\naddress = \"10.0.0.1:80\"\nlb_algo = \"rr\"\n")
 		b.WriteString("  [[virtual_server.real_server]]\n  address = \"192.168.1.21:80\"\n")
 		b.WriteString("  [[virtual_server.real_server]]\n  address = \"192.168.1.22:80\"\n")
@@ -131,10 +168,14 @@ func takeoverTopology(version int, advert, kill, end time.Duration) string {
 		b.WriteString("  [[virtual_server.real_server]]\n  address = \"192.168.1.22:7\"\n'''\n\n")
 		return b.String()
 	}
+	requires := `"vrrp"`
+	if sync {
+		requires += `, "sync"`
+	}
 	return fmt.Sprintf(`name = "takeover"
 duration = "%v"
 bucket = "10ms"
-requires = ["vrrp"]
+requires = [%s]
 
 %s%s[nodes.front]
 kind = "switch"
@@ -150,7 +191,7 @@ load = [{ type = "http", target = "10.0.0.1:80", rate = 200, timeout = "250ms" }
 [nodes.c2]
 kind = "client"
 interface = [{ name = "eth0", addresses = ["10.0.0.12/24"] }]
-load = [{ type = "tcp-long", target = "10.0.0.1:7", conns = 4, interval = "100ms", timeout = "250ms" }]
+load = [{ type = "tcp-long", target = "10.0.0.1:7", conns = 4, interval = "100ms", timeout = "%v" }]
 
 [nodes.rs1]
 kind = "host"
@@ -192,5 +233,5 @@ master = "lb2"
 vrrp = "VI_BACK"
 takeover_within = "%v"
 master = "lb2"
-`, end, appliance(1, "MASTER", 150), appliance(2, "BACKUP", 100), kill, 4*advert, 4*advert)
+`, end, requires, appliance(1, "MASTER", 150), appliance(2, "BACKUP", 100), longTimeout, kill, 4*advert, 4*advert)
 }

@@ -81,8 +81,6 @@ func TestLabRefusals(t *testing.T) {
 	t.Parallel()
 	bad := filepath.Join(t.TempDir(), "bad.toml")
 	os.WriteFile(bad, []byte("duration = \"1s\"\n[nodes.x]\nkind = \"router\"\n"), 0o644)
-	needsSync := filepath.Join(t.TempDir(), "sync.toml")
-	os.WriteFile(needsSync, []byte("duration = \"1s\"\nrequires = [\"sync\"]\n"), 0o644)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -94,7 +92,6 @@ func TestLabRefusals(t *testing.T) {
 		{[]string{"lab", "frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"lab", "run", bad}, bad + `:3:1: nodes.x.kind: unknown kind "router"`},
 		{[]string{"lab", "run", "no-such.toml"}, "no such file"},
-		{[]string{"lab", "run", needsSync}, "requires sync (connection sync)"},
 		{[]string{"lab", "check", bad}, "unknown kind"},
 	} {
 		var out, errb bytes.Buffer

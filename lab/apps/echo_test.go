@@ -65,6 +65,11 @@ func TestLongTCP(t *testing.T) {
 	if !within(s.PerServer["a"], s.Requests/2, 0.2) || !within(s.PerServer["b"], s.Requests/2, 0.2) {
 		t.Errorf("per server %v, want an even split", s.PerServer)
 	}
+	// Each session made its one connection and kept it.
+	if s.Connects != 4 || s.Reconnects != 0 || s.Broken != 0 || s.Sessions != 4 || s.Kept != 4 {
+		t.Errorf("connections: made %d, again %d, broken %d; sessions %d, kept %d; want 4, 0, 0; 4, 4",
+			s.Connects, s.Reconnects, s.Broken, s.Sessions, s.Kept)
+	}
 	checkKinds(t, s)
 }
 
@@ -114,6 +119,11 @@ func TestLongTCPReconnects(t *testing.T) {
 	}
 	if after == 0 {
 		t.Errorf("no answers after the server came back at %v", back)
+	}
+	// Both sessions lost their connection with the server, and made one again after it.
+	if sum.Broken < 2 || sum.Reconnects < 2 || sum.Connects != 2+sum.Reconnects || sum.Sessions != 2 || sum.Kept != 0 {
+		t.Errorf("connections: made %d, again %d, broken %d; sessions %d, kept %d; want ≥ 2 broken and made again, none kept",
+			sum.Connects, sum.Reconnects, sum.Broken, sum.Sessions, sum.Kept)
 	}
 }
 

@@ -18,6 +18,10 @@ import (
 // made again at the next interval, so a client follows its service through a failover as
 // a real one that reconnects would. A failed attempt to reconnect is an error too.
 //
+// The Recorder also counts the connections: made, made again, broken, and the sessions
+// that kept their one connection to the end (Summary.Connects, Reconnects, Broken, Kept):
+// a failover that carries the connections over breaks none and needs no reconnection.
+//
 // Latency is the echo's round trip, from writing the line to reading it back; connection
 // set-up is not part of it.
 type LongTCP struct {
@@ -68,13 +72,18 @@ type tcpSession struct {
 	conn    net.Conn // nil until connected, and after a failure
 	r       *bufio.Reader
 	server  string
+	up      bool        // conn was made (greeted), and has not failed
+	made    int         // connections made
 	unwatch func() bool // stops closing conn when the run ends
 	seq     uint64
 	line    []byte
 }
 
 func (s *tcpSession) run(ctx context.Context, first time.Time) {
-	defer s.disconnect()
+	defer func() {
+		s.rec.SessionEnded(s.made == 1 && s.up)
+		s.disconnect()
+	}()
 	sleep(ctx, time.Until(first))
 	// A ticker drops the ticks that a slow exchange (one that times out) overran: a
 	// connection sends at most one line per interval, as a heartbeat would.
@@ -87,6 +96,9 @@ func (s *tcpSession) run(ctx context.Context, first time.Time) {
 			return // cut short by the end of the run
 		}
 		if err != nil {
+			if s.up {
+				s.rec.Broke()
+			}
 			s.disconnect()
 			s.rec.Request(at, 0, "", err)
 		} else {
@@ -142,6 +154,9 @@ func (s *tcpSession) connect(ctx context.Context) error {
 		return err
 	}
 	s.server = strings.TrimSuffix(greeting, "\n")
+	s.up = true
+	s.made++
+	s.rec.Connected(s.made > 1)
 	return nil
 }
 
@@ -151,5 +166,5 @@ func (s *tcpSession) disconnect() {
 	}
 	s.unwatch()
 	s.conn.Close()
-	s.conn, s.r, s.server = nil, nil, ""
+	s.conn, s.r, s.server, s.up = nil, nil, "", false
 }

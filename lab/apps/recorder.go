@@ -22,6 +22,12 @@ type Recorder struct {
 	perServer map[string]uint64
 	latency   histogram // successful requests only
 	series    []seriesBucket
+	conns     connCounts
+}
+
+// connCounts are what long-lived connections did (see Summary).
+type connCounts struct {
+	connects, reconnects, broken, sessions, kept uint64
 }
 
 type seriesBucket struct {
@@ -42,6 +48,15 @@ type Summary struct {
 
 	PerServer map[string]uint64 // successful requests by server name
 	Series    []SeriesPoint     // one point per time bucket from the start to the last sample
+
+	// Long-lived connections (LongTCP), which a client keeps and makes again when one fails:
+	// Connects counts the connections made, Reconnects those a session made after it had had
+	// one (its last broke, or could not be made); Broken counts the connections that failed
+	// once made (an exchange on them failed: a reset, a timeout, an end). Sessions counts the
+	// sessions at their end, Kept those that ran on the one connection they ever made, which
+	// still worked then.
+	Connects, Reconnects, Broken uint64
+	Sessions, Kept               uint64
 }
 
 // SeriesPoint is one time bucket of a Summary.
@@ -99,6 +114,35 @@ func (r *Recorder) Request(at time.Time, latency time.Duration, server string, e
 	r.latency.add(latency)
 }
 
+// Connected records a connection a long-lived session made: again when the session had
+// made one before.
+func (r *Recorder) Connected(again bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.conns.connects++
+	if again {
+		r.conns.reconnects++
+	}
+}
+
+// Broke records a connection that failed once made.
+func (r *Recorder) Broke() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.conns.broken++
+}
+
+// SessionEnded records a long-lived session at its end: kept when it ran on the one
+// connection it made, which still worked.
+func (r *Recorder) SessionEnded(kept bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.conns.sessions++
+	if kept {
+		r.conns.kept++
+	}
+}
+
 // Summary returns a copy of what has been recorded so far; it may be called while requests
 // are still being recorded.
 func (r *Recorder) Summary() Summary {
@@ -114,6 +158,11 @@ func (r *Recorder) Summary() Summary {
 		Max:        r.latency.max,
 		PerServer:  copyCounts(r.perServer),
 		Series:     make([]SeriesPoint, len(r.series)),
+		Connects:   r.conns.connects,
+		Reconnects: r.conns.reconnects,
+		Broken:     r.conns.broken,
+		Sessions:   r.conns.sessions,
+		Kept:       r.conns.kept,
 	}
 	for i, b := range r.series {
 		s.Series[i] = SeriesPoint{Start: time.Duration(i) * r.bucket, PerServer: copyCounts(b.perServer), Errors: b.errors}
