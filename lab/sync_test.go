@@ -1,9 +1,51 @@
 package lab
 
 import (
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
+
+// checkSyncCapture has tshark's IPVS dissector decode the sync messages lb1 sent during the
+// run (the captures of its links) and checks the fields: connections to the VIPs, from the
+// clients' network, to the real servers, IPVS sync version 1.
+func checkSyncCapture(t *testing.T, dir string) {
+	t.Helper()
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Log("tshark is not installed: the sync messages are not decoded (make deps installs it)")
+		return
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "lb1_*.pcap")) // the sync interface's among them
+	if len(matches) == 0 {
+		t.Fatalf("no capture of lb1's links in %s", dir)
+	}
+	var out []byte
+	for _, m := range matches {
+		o, err := exec.Command(tshark, "-r", m, "-d", "udp.port==8848,ipvs", "-Y", "ipvs",
+			"-T", "fields", "-E", "occurrence=f", "-e", "ipvs.version", "-e", "ipvs.syncid", "-e", "ipvs.caddr",
+			"-e", "ipvs.vaddr", "-e", "ipvs.daddr").Output()
+		if err != nil {
+			t.Fatalf("tshark %s: %v", m, err)
+		}
+		out = append(out, o...)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	good := 0
+	for _, l := range lines {
+		f := strings.Split(l, "\t")
+		if len(f) == 5 && f[0] == "1" && strings.HasPrefix(f[2], "10.0.0.") &&
+			(f[3] == "10.0.0.1" || f[3] == "10.0.0.10" || f[3] == "0.0.0.80") && strings.HasPrefix(f[4], "192.168.1.") {
+			good++
+		}
+	}
+	if good == 0 || good < len(lines)/2 {
+		t.Errorf("tshark decoded %d sync messages, %d as expected; first: %q", len(lines), good, lines[0])
+	}
+	t.Logf("tshark's ipvs dissector decoded %d sync messages from lb1, %d with the expected fields", len(lines), good)
+}
 
 // TestSyncFailover is examples/lab/sync-failover.toml: an HA pair that syncs its
 // connections loses its MASTER mid-run, and the BACKUP carries every connection on. 200
@@ -16,8 +58,10 @@ func TestSyncFailover(t *testing.T) {
 		t.Skip("16 s")
 	}
 	t.Parallel()
-	rep := run(t, "../examples/lab/sync-failover.toml", Options{})
+	pcaps := t.TempDir()
+	rep := run(t, "../examples/lab/sync-failover.toml", Options{PcapDir: pcaps})
 	goldenReport(t, rep)
+	checkSyncCapture(t, pcaps)
 	checkSyncFailover(t, rep, 8*time.Second, map[string]uint64{"c2/tcp-long": 200, "c4/long": 10, "c5/long": 10, "c6/long": 10}, "c1/http")
 	// Each persistent client is on one server, for both its ports, before the takeover and
 	// after; the three are on the three servers (rr gave each a template of its own).
