@@ -75,7 +75,10 @@ func TestDemo(t *testing.T) {
 	if n := errorsIn(rep, 14*time.Second, 15*time.Second); n > 5 {
 		t.Errorf("%d errors in the second of the takeover", n)
 	}
-	if lb2 := applianceReport(t, rep, "lb2"); lb2.Sync == nil || lb2.Sync.Installed == 0 || lb2.Sync.InstallFailed != 0 {
+	// lb2 refuses the records of connections to rs2 that reach it after its own checks took
+	// rs2 out (the two appliances' checks do not fire at the same instant): a few, never
+	// more than a small share.
+	if lb2 := applianceReport(t, rep, "lb2"); lb2.Sync == nil || lb2.Sync.Installed == 0 || lb2.Sync.InstallFailed > lb2.Sync.ConnsRecv/10 {
 		t.Errorf("lb2's sync: %+v", lb2.Sync)
 	}
 	// rs2 leaves both services on both appliances, and comes back on lb2 (lb1 is dead by
