@@ -246,7 +246,7 @@ func (s *syncRun) send(ctx context.Context) {
 			lastRefresh = now
 			s.bulk.Store(true)
 		}
-		s.engine.DrainSync(add) // a backup's workers queue nothing
+		s.engine.DrainSync(add)
 		if master && s.bulk.Swap(false) {
 			s.mu.Lock()
 			s.stats.Bulk++
@@ -256,10 +256,10 @@ func (s *syncRun) send(ctx context.Context) {
 				return true
 			})
 		}
-		if master {
-			if msg := s.enc.Flush(); msg != nil {
-				s.write(msg)
-			}
+		// Whatever was drained was queued while master (a backup's workers queue nothing):
+		// send it now rather than hold it in the encoder until the next mastership.
+		if msg := s.enc.Flush(); msg != nil {
+			s.write(msg)
 		}
 	}
 }
