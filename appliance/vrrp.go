@@ -96,6 +96,7 @@ type track struct {
 	ref    conf.TrackRef
 	script *conf.VRRPScript
 	file   *conf.VRRPTrackFile
+	reader *health.FileCheck // reads file's number (created at its first probe)
 	nic    int
 	up     bool
 	value  int64 // a file's number
@@ -605,11 +606,13 @@ func (v *vrrpRun) probe(t *track) (up bool, value int64) {
 		code, err := health.Script{Command: s.Script, Timeout: s.Timeout, User: s.User, Group: s.Group}.Run(v.ctx)
 		return err == nil && code == 0, 0
 	case "file":
-		b, err := os.ReadFile(t.file.File)
-		if err != nil {
-			return true, 0 // keepalived reads a missing file as 0
+		if t.reader == nil {
+			t.reader = &health.FileCheck{Path: t.file.File} // keepalived's reading of the number
 		}
-		n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 0, 64)
+		n, err := t.reader.Value()
+		if err != nil {
+			return true, 0 // unreadable: as a missing file, 0
+		}
 		return n == 0, n
 	default:
 		return v.interfaceUp(t.nic), 0

@@ -57,6 +57,11 @@ func (c *FileCheck) Check(_ context.Context, _ Net) Result {
 // String names the check as keepalived's logs do.
 func (c *FileCheck) String() string { return "FILE_CHECK " + c.Path }
 
+// Value reads the file's number as keepalived reads a tracked file (strtol of its start; a
+// missing file is 0; a value out of range leaves the previous one). VRRP's vrrp_track_file
+// reads its files with it too.
+func (c *FileCheck) Value() (int64, error) { return c.read() }
+
 // read returns the file's value, or the previous one if it is out of range.
 func (c *FileCheck) read() (int64, error) {
 	c.mu.Lock()
