@@ -103,7 +103,11 @@ func Marshal(b []byte, a *Advert, src, dst netip.Addr) (int, error) {
 	b[6], b[7] = 0, 0
 	off := HeaderLen
 	for _, ip := range a.Addrs {
-		ip = ip.Unmap()
+		if !v6 {
+			// An IPv4 address may come as ::ffff:a.b.c.d; in an IPv6 advert that form is a
+			// 16-byte address like any other (Parse returns it so), sent as it is.
+			ip = ip.Unmap()
+		}
 		if !ip.IsValid() || ip.Is6() != v6 {
 			return 0, ErrAddrFamily
 		}
