@@ -21,7 +21,8 @@ var levels = map[string]int{
 	"packet": 0,
 	"lb":     10, "nat": 15, "dr": 15, "tunnel": 15, "netstack": 15,
 	"conf": 20, "health": 20, "vrrp": 20, "connsync": 20,
-	"appliance": 30, "lab": 35, "image": 35,
+	"appliance": 30, "control": 32, "adm": 34, "metrics": 34, "status": 34, "alert": 25,
+	"lab": 35, "image": 35,
 	"cmd": 40,
 }
 
