@@ -31,6 +31,11 @@ type Config struct {
 
 	// Sync is [sync]: IPVS connection synchronisation (keepalived's lvs_sync_daemon).
 	Sync Sync
+
+	// Control is [control], the control API's listeners; Metrics is [metrics], the
+	// Prometheus exposition and the status page.
+	Control Control
+	Metrics Metrics
 }
 
 // Interface is one [[interface]]: a port and the appliance's own addresses on it.
@@ -164,6 +169,13 @@ func (p *parser) config(t *table) *Config {
 	p.vrrp(c, t)
 	if st, ok := t.Sub("sync"); ok {
 		p.sync(c, st)
+	}
+	c.Control = Control{Socket: DefaultControlSocket}
+	if ct, ok := t.Sub("control"); ok {
+		p.control(c, ct)
+	}
+	if mt, ok := t.Sub("metrics"); ok {
+		p.metrics(c, mt)
 	}
 	t.Done()
 	return c
