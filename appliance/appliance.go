@@ -62,6 +62,10 @@ type Options struct {
 	// OpenPort opens the port of an afpacket or tap interface; nil means OpenPort (the real
 	// ports).
 	OpenPort func(iface *conf.Interface) (port.Port, error)
+	// OnEvent, if set, is called with every event (VRRP and health transitions, reloads) as
+	// it happens, from the path that made it: it must not block (queue the work) and must not
+	// call the Appliance.
+	OnEvent func(Event)
 }
 
 // Appliance is one running uvs.
@@ -73,6 +77,7 @@ type Appliance struct {
 	health *checking
 	vrrp   *vrrpRun
 	sync   *syncRun
+	events *eventLog
 
 	mu   sync.Mutex // serialises Reload
 	cfg  *conf.Config
@@ -142,7 +147,9 @@ func New(o Options) (a *Appliance, err error) {
 	engine := lb.New(eo)
 	// Probes leave from the appliance's own addresses: the host kernel may not be on those
 	// networks at all.
+	events := newEventLog(o.OnEvent)
 	chk := newChecking(o.Log, health.Stack(host), engine.Apply)
+	chk.events = events
 	if err := chk.set(cfg); err != nil {
 		return nil, fmt.Errorf("appliance: %w", err)
 	}
@@ -156,12 +163,13 @@ func New(o Options) (a *Appliance, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("appliance: %w", err)
 	}
-	a = &Appliance{log: o.Log, engine: engine, host: host, dp: dp, health: chk, cfg: cfg, vips: map[netip.Addr]bool{}}
+	a = &Appliance{log: o.Log, engine: engine, host: host, dp: dp, health: chk, cfg: cfg, vips: map[netip.Addr]bool{}, events: events}
 	if a.vrrp, err = newVRRP(o.Log, host, cfg); err != nil {
 		dp.Close()
 		opened = nil
 		return nil, fmt.Errorf("appliance: %w", err)
 	}
+	a.vrrp.events = events
 	if a.sync, err = newSync(o.Log, host, engine, o.Clock, cfg); err != nil {
 		dp.Close()
 		opened = nil
@@ -300,7 +308,16 @@ func (a *Appliance) Reload(cfg *conf.Config) error {
 	}
 	a.cfg = cfg
 	a.log.Info().Uint64("table", a.engine.Table().Version()).Int("services", len(cfg.Services)).Msg("configuration reloaded")
+	a.events.add(Event{Kind: "config", State: "RELOADED", Message: fmt.Sprintf("Configuration reloaded: %d virtual servers", len(cfg.Services))})
 	return nil
+}
+
+// Config returns the running configuration. It must not be modified: Reload replaces it
+// with another.
+func (a *Appliance) Config() *conf.Config {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg
 }
 
 // Engine returns the load-balancing engine.

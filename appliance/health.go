@@ -75,9 +75,10 @@ const (
 // transition arriving meanwhile waits and then applies to the new state (or is ignored, for
 // a target the reload removed).
 type checking struct {
-	log   zerolog.Logger
-	mon   *health.Monitor
-	apply func(*lb.Config) error // publishes a table
+	events *eventLog // nil in tests that build a checking alone
+	log    zerolog.Logger
+	mon    *health.Monitor
+	apply  func(*lb.Config) error // publishes a table
 
 	mu      sync.Mutex
 	st      healthState
@@ -441,7 +442,13 @@ func (c *checking) serverChanged(h *serverHealth) {
 		c.counts.ServersDown++
 		ev = c.log.Warn()
 	}
-	ev.Str("server", h.name).Str("vs", h.svc).Bool("alive", h.alive).Msgf("%s service %s %s VS %s", verb, h.name, prep, h.svc)
+	msg := fmt.Sprintf("%s service %s %s VS %s", verb, h.name, prep, h.svc)
+	ev.Str("server", h.name).Str("vs", h.svc).Bool("alive", h.alive).Msg(msg)
+	state := "DOWN"
+	if h.alive {
+		state = "UP"
+	}
+	c.events.add(Event{Kind: "server", Subject: h.svc + " / " + h.name, VirtualServer: h.svc, Server: h.name, State: state, Message: msg})
 	if h.alive {
 		c.runScript(h.sh.NotifyUp, "notify_up", notifyTimeout)
 	} else {
@@ -468,7 +475,9 @@ func (c *checking) quorumChanged(q *quorumState, up bool, alive int64) {
 	sk := serviceKey(q.svc)
 	if up {
 		c.counts.QuorumGained++
-		c.log.Info().Str("vs", sk).Int64("alive", alive).Msgf("Gained quorum %d+%d=%d <= %d for VS %s", quorum, hyst, quorum+hyst, alive, sk)
+		msg := fmt.Sprintf("Gained quorum %d+%d=%d <= %d for VS %s", quorum, hyst, quorum+hyst, alive, sk)
+		c.log.Info().Str("vs", sk).Int64("alive", alive).Msg(msg)
+		c.events.add(Event{Kind: "quorum", Subject: sk, VirtualServer: sk, State: "UP", Message: msg})
 		if q.sorry != "" {
 			verb := "Removing"
 			if q.sh.SorryInhibit {
@@ -480,7 +489,9 @@ func (c *checking) quorumChanged(q *quorumState, up bool, alive int64) {
 		return
 	}
 	c.counts.QuorumLost++
-	c.log.Warn().Str("vs", sk).Int64("alive", alive).Msgf("Lost quorum %d-%d=%d > %d for VS %s", quorum, hyst, quorum-hyst, alive, sk)
+	msg := fmt.Sprintf("Lost quorum %d-%d=%d > %d for VS %s", quorum, hyst, quorum-hyst, alive, sk)
+	c.log.Warn().Str("vs", sk).Int64("alive", alive).Msg(msg)
+	c.events.add(Event{Kind: "quorum", Subject: sk, VirtualServer: sk, State: "DOWN", Message: msg})
 	c.addSorry(q)
 	c.runScript(q.sh.QuorumDown, "quorum_down", notifyTimeout)
 }

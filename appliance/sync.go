@@ -67,8 +67,9 @@ type syncRun struct {
 	out      net.Conn
 	in       net.PacketConn
 
-	stats SyncStats
-	mu    sync.Mutex // stats
+	stats  SyncStats
+	manual bool       // an operator set the role (SetSyncRole): VRRP no longer does
+	mu     sync.Mutex // stats, manual
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -187,6 +188,12 @@ func (s *syncRun) role() string {
 // setMaster switches the role as the VRRP instance the daemon follows changes state.
 func (s *syncRun) setMaster(master bool) {
 	if s == nil || s.cfg.VRRPInstance == "" {
+		return
+	}
+	s.mu.Lock()
+	manual := s.manual
+	s.mu.Unlock()
+	if manual {
 		return
 	}
 	if s.engine.SyncMaster() != master {
@@ -361,4 +368,35 @@ func (s *syncRun) Stats() SyncStats {
 	st := s.stats
 	st.Role = s.role()
 	return st
+}
+
+// SetSyncRole turns one role of the sync daemon on or off, as ipvsadm --start-daemon /
+// --stop-daemon do: "master" sends the connection table, "backup" installs what masters
+// send. The daemon itself (its socket, group and sync ID) comes from [sync] and needs it: the
+// engine counts packets for sync only when it was built with it. A role that follows a VRRP
+// instance is taken out of VRRP's hands until the next restart.
+func (a *Appliance) SetSyncRole(role string, on bool) error {
+	s := a.sync
+	if s == nil {
+		return errors.New("no sync daemon: the configuration needs a [sync] table (and a restart)")
+	}
+	s.mu.Lock()
+	s.manual = true
+	s.mu.Unlock()
+	switch role {
+	case "master":
+		if on && !s.engine.SyncMaster() {
+			s.bulk.Store(true)
+		}
+		s.engine.SetSyncMaster(on)
+	case "backup":
+		if on && !s.backup.Load() {
+			s.requests.Store(resyncRequests)
+		}
+		s.backup.Store(on)
+	default:
+		return fmt.Errorf("sync daemon state %q: want master or backup", role)
+	}
+	s.log.Info().Str("role", s.role()).Msg("sync daemon role set by the operator")
+	return nil
 }

@@ -36,6 +36,7 @@ const vrrpQueue = 256
 
 // vrrpRun is the appliance's VRRP: the instances, their driver, tracking and notification.
 type vrrpRun struct {
+	events *eventLog
 	log    zerolog.Logger
 	host   *netstack.Host
 	cfg    *conf.Config
@@ -351,7 +352,9 @@ func (v *vrrpRun) onTransition(act vrrp.Action) {
 	prio := act.Router.Priority()
 	ev := v.log.Info().Str("instance", in.cfg.Name).Str("from", act.From.String()).Str("to", act.To.String()).
 		Str("reason", act.Reason.String()).Int("priority", int(prio))
-	ev.Msgf("(%s) Entering %s STATE", in.cfg.Name, act.To)
+	msg := fmt.Sprintf("(%s) Entering %s STATE", in.cfg.Name, act.To)
+	ev.Msg(msg)
+	v.events.add(Event{Kind: "vrrp", Subject: in.cfg.Name, State: act.To.String(), Message: msg})
 	switch act.To {
 	case vrrp.StateMaster:
 		v.own(in)

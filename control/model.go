@@ -209,7 +209,7 @@ type VRRPInstance struct {
 // Sync is the connection-sync daemon (ipvsadm -L --daemon).
 type Sync struct {
 	Enabled   bool   `json:"enabled"`
-	Role      string `json:"role"` // "master", "backup", "master+backup", "" when stopped
+	Role      string `json:"role"` // "master", "backup", "both" (send and receive), "none"
 	Interface string `json:"mcast_interface,omitempty"`
 	SyncID    uint8  `json:"syncid"`
 	Group     string `json:"group,omitempty"` // "224.0.0.81:8848"

@@ -118,6 +118,9 @@ func (e *Engine) Counts(id uint32) *sched.Counts {
 // Conns returns the connection table (for listing, timeouts and sync).
 func (e *Engine) Conns() *conntab.Table { return e.conns }
 
+// Now reads the engine's clock, the time base of connection expiries (conntab.Conn.Expires).
+func (e *Engine) Now() int64 { return e.clock.Now() }
+
 // Table returns the published table.
 func (e *Engine) Table() *Table { return e.table.Load() }
 

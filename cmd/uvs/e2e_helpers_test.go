@@ -171,6 +171,7 @@ func startUVS(t *testing.T, dir string, argv ...string) *uvsProc {
 	if err != nil {
 		t.Fatal(err)
 	}
+	argv = withSocket(argv, dir)
 	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
@@ -185,6 +186,17 @@ func startUVS(t *testing.T, dir string, argv ...string) *uvsProc {
 		}
 	})
 	return p
+}
+
+// withSocket gives a `uvs run` command line a control socket of its own in dir (the default,
+// /run/uvs/uvs.sock, is one per machine and tests run several appliances).
+func withSocket(argv []string, dir string) []string {
+	for i, a := range argv {
+		if a == "run" && i > 0 && strings.HasSuffix(argv[i-1], "uvs") {
+			return append(argv, "--socket", filepath.Join(dir, "uvs.sock"))
+		}
+	}
+	return argv
 }
 
 // stop sends SIGTERM and waits (SIGKILL after 10 s); it returns the exit error.
@@ -654,6 +666,7 @@ func startStamped(t *testing.T, logPath string, argv ...string) *stampedProc {
 	if err != nil {
 		t.Fatal(err)
 	}
+	argv = withSocket(argv, filepath.Dir(logPath))
 	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -14,19 +17,22 @@ import (
 
 	"github.com/uvs-lb/uvs/appliance"
 	"github.com/uvs-lb/uvs/conf"
+	"github.com/uvs-lb/uvs/control"
 )
 
 // runRun is `uvs run -c FILE`: the appliance in the foreground until SIGTERM or SIGINT;
-// SIGHUP reloads FILE (a bad file keeps the running configuration and logs why).
+// SIGHUP (or `uvs adm --reload`) reloads FILE (a bad file keeps the running configuration
+// and logs why).
 func runRun(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("c", "", "configuration file (TOML)")
+	socket := fs.String("socket", "", "control socket path (overrides [control] socket; \"none\" turns it off)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *path == "" || fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: uvs run -c FILE")
+		fmt.Fprintln(stderr, "usage: uvs run -c FILE [--socket PATH]")
 		return 2
 	}
 	cfg, err := conf.Load(*path)
@@ -50,35 +56,105 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		a.Close()
 		return 1
 	}
-	sig := make(chan os.Signal, 4)
-	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sig)
-	for s := range sig {
-		if s != syscall.SIGHUP {
-			log.Info().Str("signal", s.String()).Msg("stopping")
-			break
-		}
+
+	// Reloads run on this goroutine, whoever asks (SIGHUP or the API through reloads), so
+	// that cfg and log change in one place.
+	reload := func() error {
 		next, err := conf.Load(*path)
 		if err == nil {
 			err = a.Reload(next)
 		}
 		if err != nil {
 			log.Error().Err(err).Str("file", *path).Msg("reload refused; the running configuration stays")
-			continue
+			return err
 		}
 		if next.Log != cfg.Log {
 			log = newLogger(next.Log, stderr)
 		}
 		cfg = next
+		return nil
+	}
+	reloads := make(chan chan error)
+	api := control.NewAPI(control.APIOptions{Appliance: a, Log: log, Reload: func() error {
+		done := make(chan error, 1)
+		select {
+		case reloads <- done:
+			return <-done
+		case <-ctx.Done():
+			return errors.New("stopping")
+		}
+	}})
+	code := 0
+	if err := serveControl(ctx, api, cfg.Control, *socket, log); err != nil {
+		log.Error().Err(err).Msg("cannot serve the control API")
+		code = 1
+	} else {
+		sig := make(chan os.Signal, 4)
+		signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	loop:
+		for {
+			select {
+			case done := <-reloads:
+				done <- reload()
+			case s := <-sig:
+				if s != syscall.SIGHUP {
+					log.Info().Str("signal", s.String()).Msg("stopping")
+					break loop
+				}
+				reload()
+			}
+		}
+		signal.Stop(sig)
+		cancel() // an API reload waiting for the loop gives up
 	}
 	start := time.Now()
+	api.Close()
 	err = a.Close()
 	log.Info().Dur("took", time.Since(start)).Msg("stopped")
 	if err != nil {
 		log.Error().Err(err).Msg("close")
 		return 1
 	}
-	return 0
+	return code
+}
+
+// serveControl starts the control API on the unix socket (override: the --socket flag) and,
+// if configured, on TCP with a bearer token.
+func serveControl(ctx context.Context, api *control.API, c conf.Control, override string, log zerolog.Logger) error {
+	path := c.Socket
+	switch override {
+	case "":
+	case "none":
+		path = ""
+	default:
+		path = override
+	}
+	if path != "" {
+		ln, err := api.ListenUnix(path)
+		if err != nil {
+			return err
+		}
+		api.Start(ctx, ln, false)
+		log.Info().Str("socket", path).Msg("control API listening")
+	}
+	if c.Listen.IsValid() {
+		tok, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return fmt.Errorf("control token: %w", err)
+		}
+		token := strings.TrimSpace(string(tok))
+		if len(token) < 16 {
+			return errors.New("control token: " + c.TokenFile + " must hold a token of at least 16 characters")
+		}
+		api.SetToken(token)
+		ln, err := net.Listen("tcp", c.Listen.String())
+		if err != nil {
+			return fmt.Errorf("control API: %w", err)
+		}
+		api.Start(ctx, ln, true)
+		log.Info().Str("listen", c.Listen.String()).Msg("control API listening on TCP (bearer token)")
+	}
+	return nil
 }
 
 // newLogger builds the zerolog logger [log] asks for.
