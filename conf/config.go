@@ -36,6 +36,10 @@ type Config struct {
 	// Prometheus exposition and the status page.
 	Control Control
 	Metrics Metrics
+
+	// Alerts is [alerts], keepalived's e-mail alerts (its global_defs notification_email,
+	// smtp_server, router_id, ...).
+	Alerts Alerts
 }
 
 // Interface is one [[interface]]: a port and the appliance's own addresses on it.
@@ -80,6 +84,9 @@ type Service struct {
 	// ServerHealth is the health checking of each of Servers, in the same order. The sorry
 	// server is not checked, as in keepalived.
 	ServerHealth []ServerHealth
+	// SMTPAlert mails the service's real server and quorum transitions (smtp_alert; default
+	// [alerts] smtp_alert_checker). It is false when there is no [alerts] table.
+	SMTPAlert bool
 
 	key    string   // "virtual_server[i]", for messages
 	locals []string // the key of each of LocalAddrs
@@ -150,6 +157,7 @@ func (p *parser) config(t *table) *Config {
 		p.iface(c, it)
 	}
 	p.checkGateways(c)
+	p.alerts(c, t) // before the services and instances, whose smtp_alert defaults it holds
 	for _, st := range t.Subs("virtual_server") {
 		p.service(c, st)
 	}

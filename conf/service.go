@@ -61,6 +61,7 @@ func (p *parser) service(c *Config, t *table) {
 		}
 	}
 	p.localPool(t, &s, fam)
+	s.SMTPAlert = p.smtpAlert(c, t, c.Alerts.SMTPAlertChecker)
 
 	seen := make(map[netip.AddrPort]string)
 	for i := range servers {

@@ -55,6 +55,9 @@ type VRRPInstance struct {
 	NotifyMaster, NotifyBackup, NotifyFault, NotifyStop, Notify string
 	// NotifyPriorityChanges writes priority changes to the notify FIFO too.
 	NotifyPriorityChanges bool
+	// SMTPAlert mails the instance's transitions (smtp_alert; default [alerts]
+	// smtp_alert_vrrp). It is false when there is no [alerts] table.
+	SMTPAlert bool
 	// SyncGroup is the name of the vrrp_sync_group the instance belongs to; "": none.
 	SyncGroup string
 
@@ -127,6 +130,8 @@ type VRRPSyncGroup struct {
 	// and the priority appended.
 	NotifyMaster, NotifyBackup, NotifyFault, NotifyStop, Notify string
 	NotifyPriorityChanges                                       bool
+	// SMTPAlert mails the group's transitions, as an instance's.
+	SMTPAlert bool
 
 	key     string
 	refKeys [3][]string

@@ -111,6 +111,7 @@ func (p *parser) vrrpInstance(c *Config, t *table, names vrrpNames) (VRRPInstanc
 	if b, ok := t.Bool("notify_priority_changes"); ok {
 		v.NotifyPriorityChanges = b
 	}
+	v.SMTPAlert = p.smtpAlert(c, t, c.Alerts.SMTPAlertVRRP)
 	t.Done()
 
 	// The family: the first virtual address's, else that of the addresses the adverts use.
@@ -538,6 +539,7 @@ func (p *parser) syncGroup(c *Config, t *table, names vrrpNames) (VRRPSyncGroup,
 	if b, ok := t.Bool("notify_priority_changes"); ok {
 		g.NotifyPriorityChanges = b
 	}
+	g.SMTPAlert = p.smtpAlert(c, t, c.Alerts.SMTPAlertVRRP)
 	t.Done()
 
 	if !t.Has("group") {
