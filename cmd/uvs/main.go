@@ -13,6 +13,9 @@ const usage = `usage: uvs <command> [flags]
 commands:
   run       run the appliance in the foreground: uvs run -c FILE
             (SIGHUP reloads FILE, SIGTERM/SIGINT stop)
+  adm       ipvsadm's command line on the running appliance, through its control API:
+            uvs adm [--socket PATH | --api URL --token-file FILE] -Ln, -a, -e, -Z, ...
+            (docs/adm.md); also --vrrp, --checks, --reload
   conf      check configuration files: uvs conf check FILE...
   demo      run the engine on an embedded scenario (clients -> VIP -> 3 real servers,
             a real-server failure mid-run) and print what it did
@@ -42,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runConf(args[1:], stdout, stderr)
 	case "run":
 		return runRun(args[1:], stdout, stderr)
+	case "adm":
+		return runAdm(args[1:], os.Stdin, stdout, stderr)
 	case "demo":
 		return runDemo(args[1:], stdout, stderr)
 	case "lab":

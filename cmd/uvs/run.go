@@ -7,17 +7,26 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
 
+	"github.com/uvs-lb/uvs/adm"
+	"github.com/uvs-lb/uvs/alert"
 	"github.com/uvs-lb/uvs/appliance"
 	"github.com/uvs-lb/uvs/conf"
 	"github.com/uvs-lb/uvs/control"
+	"github.com/uvs-lb/uvs/internal/sdnotify"
+	"github.com/uvs-lb/uvs/metrics"
+	"github.com/uvs-lb/uvs/packet"
 )
 
 // runRun is `uvs run -c FILE`: the appliance in the foreground until SIGTERM or SIGINT;
@@ -44,18 +53,26 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	for _, w := range appliance.Warnings(cfg) {
 		log.Warn().Msg(w)
 	}
-	a, err := appliance.New(appliance.Options{Config: cfg, Log: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Alerts follow the running configuration; the event hook reads it from running, never
+	// from the appliance (events fire inside its reloads).
+	var running atomic.Pointer[conf.Config]
+	running.Store(cfg)
+	mailer := alert.New(cfg.Alerts, log)
+	mailer.Start(ctx)
+	defer mailer.Close()
+	a, err := appliance.New(appliance.Options{Config: cfg, Log: log, OnEvent: func(ev appliance.Event) { mailEvent(mailer, running.Load(), ev) }})
 	if err != nil {
 		log.Error().Err(err).Msg("cannot build the appliance")
 		return 1
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	if err := a.Start(ctx); err != nil {
 		log.Error().Err(err).Msg("cannot start the appliance")
 		a.Close()
 		return 1
 	}
+	notify := sdnotify.FromEnv()
 
 	// Reloads run on this goroutine, whoever asks (SIGHUP or the API through reloads), so
 	// that cfg and log change in one place.
@@ -72,7 +89,21 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			log = newLogger(next.Log, stderr)
 		}
 		cfg = next
+		running.Store(next)
+		mailer.Reconfigure(next.Alerts)
 		return nil
+	}
+	// A reload told to systemd: RELOADING, then READY whatever the outcome.
+	notifiedReload := func() error {
+		notify.Reloading()
+		err := reload()
+		if err != nil {
+			notify.Status("reload refused: " + err.Error())
+		} else {
+			notify.Status("running")
+		}
+		notify.Ready()
+		return err
 	}
 	reloads := make(chan chan error)
 	api := control.NewAPI(control.APIOptions{Appliance: a, Log: log, Reload: func() error {
@@ -85,31 +116,58 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}})
 	code := 0
-	if err := serveControl(ctx, api, cfg.Control, *socket, log); err != nil {
+	var web *http.Server
+	err = serveControl(ctx, api, cfg.Control, *socket, log)
+	if err == nil {
+		web, err = serveMetrics(cfg.Metrics, api, log)
+	}
+	if err != nil {
 		log.Error().Err(err).Msg("cannot serve the control API")
 		code = 1
 	} else {
+		notify.Ready()
+		notify.Status("running")
+		// The watchdog is fed while a snapshot of the appliance can be taken: one that hangs
+		// (a deadlock) stops the pings and systemd restarts uvs.
+		go notify.RunWatchdog(ctx, func() error { _, err := api.Snapshot(ctx); return err }, func(err error) {
+			log.Warn().Err(err).Msg("systemd watchdog")
+		})
 		sig := make(chan os.Signal, 4)
-		signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+		signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
 	loop:
 		for {
 			select {
 			case done := <-reloads:
-				done <- reload()
+				done <- notifiedReload()
 			case s := <-sig:
+				if s == syscall.SIGUSR1 || s == syscall.SIGUSR2 {
+					dump(ctx, api, s == syscall.SIGUSR1, log)
+					continue
+				}
 				if s != syscall.SIGHUP {
 					log.Info().Str("signal", s.String()).Msg("stopping")
 					break loop
 				}
-				reload()
+				notifiedReload()
 			}
 		}
 		signal.Stop(sig)
+		notify.Stopping()
 		cancel() // an API reload waiting for the loop gives up
 	}
 	start := time.Now()
+	if web != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+		web.Shutdown(sctx)
+		scancel()
+	}
 	api.Close()
 	err = a.Close()
+	// Closing the appliance sent its last transitions (VRRP's STOP) to the mailer: give them
+	// a moment to leave.
+	fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	mailer.Flush(fctx)
+	fcancel()
 	log.Info().Dur("took", time.Since(start)).Msg("stopped")
 	if err != nil {
 		log.Error().Err(err).Msg("close")
@@ -157,6 +215,93 @@ func serveControl(ctx context.Context, api *control.API, c conf.Control, overrid
 	return nil
 }
 
+// dump writes keepalived's SIGUSR1 / SIGUSR2 dumps: the data (VRRP instances, virtual
+// servers, checks) to /tmp/uvs.data, the statistics to /tmp/uvs.stats. The file is replaced
+// through a new temporary file and a rename, so a symlink planted at the name is never
+// followed.
+func dump(ctx context.Context, api *control.API, data bool, log zerolog.Logger) {
+	snap, err := api.Snapshot(ctx)
+	if err != nil {
+		log.Error().Err(err).Msg("dump")
+		return
+	}
+	path, write := "/tmp/uvs.stats", adm.WriteStatsDump
+	if data {
+		path, write = "/tmp/uvs.data", adm.WriteDataDump
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".uvs-dump-*")
+	if err == nil {
+		write(f, snap)
+		err = f.Close()
+		if err == nil {
+			err = os.Rename(f.Name(), path)
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}
+	if err != nil {
+		log.Error().Err(err).Str("file", path).Msg("dump")
+		return
+	}
+	log.Info().Str("file", path).Msg("dump written")
+}
+
+// serveMetrics serves /metrics (and the status page) on [metrics] listen, if set.
+func serveMetrics(c conf.Metrics, api *control.API, log zerolog.Logger) (*http.Server, error) {
+	if !c.Listen.IsValid() {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", c.Listen.String())
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", metrics.Handler(api.Snapshot))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("metrics listener stopped")
+		}
+	}()
+	log.Info().Str("listen", c.Listen.String()).Msg("metrics listening")
+	return srv, nil
+}
+
+// mailEvent mails an appliance event when cfg asks for it (smtp_alert of the instance or
+// the virtual server). It runs in the transition's path: the mailer only queues.
+func mailEvent(m *alert.Mailer, cfg *conf.Config, ev appliance.Event) {
+	if !cfg.Alerts.Enabled() {
+		return
+	}
+	switch ev.Kind {
+	case "vrrp":
+		for i := range cfg.VRRPInstances {
+			if in := &cfg.VRRPInstances[i]; in.Name == ev.Subject && in.SMTPAlert {
+				m.VRRP(ev.Subject, ev.State)
+			}
+		}
+	case "server":
+		for i := range cfg.Services {
+			if s := &cfg.Services[i]; serviceName(s) == ev.VirtualServer && s.SMTPAlert {
+				m.RealServer(ev.VirtualServer, ev.Server, ev.State == "UP")
+			}
+		}
+	}
+}
+
+// serviceName is keepalived's name of a virtual server, as the appliance's events give it.
+func serviceName(s *conf.Service) string {
+	if s.Mark != 0 {
+		return fmt.Sprintf("FWM %d IPv%d", s.Mark, s.Family)
+	}
+	p := "tcp"
+	if s.Proto == packet.ProtoUDP {
+		p = "udp"
+	}
+	return fmt.Sprintf("[%s]:%s:%d", s.VIP, p, s.Port)
+}
+
 // newLogger builds the zerolog logger [log] asks for.
 func newLogger(c conf.Log, w io.Writer) zerolog.Logger {
 	level, err := zerolog.ParseLevel(c.Level)
@@ -164,7 +309,19 @@ func newLogger(c conf.Log, w io.Writer) zerolog.Logger {
 		level = zerolog.InfoLevel
 	}
 	if c.Format != "json" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+		// Colours only on a terminal: under systemd they would land in the journal as
+		// escape codes.
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: !isTerminal(w)}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
