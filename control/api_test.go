@@ -243,3 +243,94 @@ func TestEventsAreKept(t *testing.T) {
 		t.Errorf("scheduler after reload = %q", s.Services[0].Scheduler)
 	}
 }
+
+func TestEditsApplyLiveAndAtomically(t *testing.T) {
+	a := newAppliance(t, testConfig)
+	api := control.NewAPI(control.APIOptions{Appliance: a, Log: zerolog.Nop()})
+	c, _ := serve(t, api)
+	ctx := context.Background()
+	web := control.ServiceKey{Proto: "TCP", Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
+	dns := control.ServiceKey{Proto: "UDP", Addr: netip.MustParseAddr("fd00::1"), Port: 53}
+	newSvc := control.ServiceKey{Proto: "TCP", Addr: netip.MustParseAddr("10.0.0.2"), Port: 443}
+
+	// ipvsadm -A, -a, -e and --set in one batch.
+	err := c.Edit(ctx,
+		control.Edit{Op: control.OpAddService, Service: &control.ServiceSpec{ServiceKey: newSvc, Scheduler: "sh", SchedFlags: []string{"sh-port"}}},
+		control.Edit{Op: control.OpAddServer, Server: &control.ServerSpec{Service: newSvc, Addr: netip.MustParseAddr("192.168.1.30"), Port: 443, Method: "Masq", Weight: 2}},
+		control.Edit{Op: control.OpEditServer, Server: &control.ServerSpec{Service: web, Addr: netip.MustParseAddr("192.168.1.21"), Port: 8080, Method: "Masq", Weight: 0}},
+		control.Edit{Op: control.OpSetTimeouts, Timeouts: &control.Timeouts{TCP: 600}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Services) != 3 || s.Services[2].Addr != newSvc.Addr || s.Services[2].Scheduler != "sh" ||
+		len(s.Services[2].SchedFlags) != 1 || s.Services[2].Servers[0].Weight != 2 {
+		t.Errorf("after -A/-a: %+v", s.Services)
+	}
+	if w := s.Services[0].Servers[1]; w.Weight != 0 || w.CurrentWeight != 0 || !w.InTable {
+		t.Errorf("after -e -w 0: %+v", w)
+	}
+	if s.Timeouts != (control.Timeouts{TCP: 600, TCPFin: 120, UDP: 300}) {
+		t.Errorf("after --set: %+v", s.Timeouts)
+	}
+	// The engine took the new table: the new service is live.
+	live := 0
+	for _, ls := range a.Engine().Table().Services() {
+		if ls.Config().VIP == newSvc.Addr {
+			live++
+		}
+	}
+	if live != 1 {
+		t.Errorf("the engine has %d services on 10.0.0.2", live)
+	}
+
+	// A batch with a bad edit changes nothing, and says which edit and why.
+	err = c.Edit(ctx,
+		control.Edit{Op: control.OpDeleteService, Service: &control.ServiceSpec{ServiceKey: dns}},
+		control.Edit{Op: control.OpAddServer, Server: &control.ServerSpec{Service: web, Addr: netip.MustParseAddr("192.168.1.20"), Port: 8080, Method: "Masq", Weight: 1}},
+	)
+	if err == nil || !strings.Contains(err.Error(), "edit 2") || !strings.Contains(err.Error(), "Destination already exists") {
+		t.Errorf("bad batch: %v", err)
+	}
+	if s, _ := c.Status(ctx); len(s.Services) != 3 {
+		t.Errorf("a refused batch removed a service: %d left", len(s.Services))
+	}
+	for _, e := range []struct {
+		edit control.Edit
+		want string
+	}{
+		{control.Edit{Op: control.OpAddService, Service: &control.ServiceSpec{ServiceKey: web}}, "Service already exists"},
+		{control.Edit{Op: control.OpDeleteServer, Server: &control.ServerSpec{Service: web, Addr: netip.MustParseAddr("192.168.1.99"), Port: 8080}}, "No such destination"},
+		{control.Edit{Op: control.OpAddService, Service: &control.ServiceSpec{ServiceKey: control.ServiceKey{Proto: "TCP", Addr: netip.MustParseAddr("10.0.0.3"), Port: 80}, Scheduler: "nope"}}, "nope"},
+		{control.Edit{Op: "frobnicate"}, "unknown edit"},
+	} {
+		if err := c.Edit(ctx, e.edit); err == nil || !strings.Contains(err.Error(), e.want) {
+			t.Errorf("%s: %v, want %q", e.edit.Op, err, e.want)
+		}
+	}
+
+	// The running configuration exports as TOML that reads back to it.
+	text, err := c.Config(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := conf.Parse("exported.toml", text)
+	if err != nil {
+		t.Fatalf("export does not parse: %v\n%s", err, text)
+	}
+	if len(back.Services) != 3 || back.IPVS.TCP != 600*time.Second || back.Services[0].Servers[1].Weight != 0 {
+		t.Errorf("export lost the edits:\n%s", text)
+	}
+
+	// ipvsadm -C.
+	if err := c.Edit(ctx, control.Edit{Op: control.OpClear}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.Status(ctx); len(s.Services) != 0 {
+		t.Errorf("after -C: %d services", len(s.Services))
+	}
+}

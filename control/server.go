@@ -151,6 +151,7 @@ func (s *API) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/conns", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, conns(s.o.Appliance))
 	})
+	s.editHandlers(mux)
 	mux.HandleFunc("POST /v1/zero", func(w http.ResponseWriter, r *http.Request) {
 		var k ServiceKey
 		if !readJSON(w, r, &k) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,9 +10,12 @@ import (
 )
 
 const confUsage = `usage: uvs conf check FILE...
+       uvs conf export [--socket PATH | --api URL --token-file FILE]
 
   check     read each configuration FILE strictly; print "FILE: ok" and what it
             defines, or every error as file:line:col: key: message
+  export    print the running appliance's configuration as TOML, runtime changes
+            (uvs adm) included: uvs conf export > /etc/uvs/uvs.toml keeps them
 `
 
 // runConf is `uvs conf`. It exits 0 when every file is valid, 1 when one is not, 2 on a
@@ -28,6 +32,20 @@ func runConf(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return confCheck(args[1:], stdout, stderr)
+	case "export":
+		c, rest, ok := apiFlags(args[1:], stderr)
+		if !ok || len(rest) != 0 {
+			fmt.Fprint(stderr, confUsage)
+			return 2
+		}
+		defer c.Close()
+		text, err := c.Config(context.Background())
+		if err != nil {
+			fmt.Fprintln(stderr, "uvs conf export:", err)
+			return 1
+		}
+		stdout.Write(text)
+		return 0
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, confUsage)
 		return 0
