@@ -80,7 +80,7 @@ func hint(k string) string {
 		return "the interval between checks is delay_loop; between VRRP adverts, advert_int"
 	case "http_protocol", "fast_recovery", "regex", "regex_no_match", "regex_options",
 		"regex_stack", "regex_min_offset", "regex_max_offset", "tls_compliant",
-		"log_all_failures", "bind_if", "min_reply_length", "max_reply_length", "smtp_alert",
+		"log_all_failures", "bind_if", "min_reply_length", "max_reply_length",
 		"snmp_name", "ha_suspend", "helo_name":
 		return "keepalived's " + k + " is not supported"
 	case "vrrp_version", "vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_garp_master_delay",
@@ -88,8 +88,10 @@ func hint(k string) string {
 		"vrrp_garp_interval", "vrrp_gna_interval", "vrrp_notify_fifo", "vrrp_notify_fifo_script",
 		"vrrp_notify_priority_changes":
 		return "keepalived's global_defs " + k + " is " + strings.TrimPrefix(k, "vrrp_") + " in [vrrp]"
+	case "smtp_alert":
+		return "smtp_alert is a key of the [[virtual_server]] (for its real servers), of a [[vrrp_instance]] and of a [[vrrp_sync_group]]"
 	case "global_defs":
-		return "keepalived's global_defs for VRRP are the [vrrp] table, without the vrrp_ prefix: vrrp_version is [vrrp] version"
+		return "keepalived's global_defs for VRRP are the [vrrp] table, without the vrrp_ prefix (vrrp_version is [vrrp] version); its mail keys (notification_email, smtp_server, router_id, ...) are [alerts]"
 	case "advertise_interval", "advert_interval", "advertisement_interval", "advert":
 		return "the advertisement interval is advert_int"
 	case "vrid", "virtual_router":
