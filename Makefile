@@ -3,8 +3,9 @@ GO      ?= go
 PKGS    := ./...
 # Debian packages the tests need when run as root (CI): iproute2 for the namespaces and
 # veths the privileged tests build, nginx-light and curl as real servers and client, tshark
-# to read the lab's pcaps, keepalived as the VRRP peer of the interoperability tests.
-TEST_APT_PKGS ?= iproute2 nginx-light curl tshark keepalived
+# to read the lab's pcaps, keepalived as the VRRP peer of the interoperability tests,
+# chromium-headless-shell to load the status page as a browser does.
+TEST_APT_PKGS ?= iproute2 nginx-light curl tshark keepalived chromium-headless-shell
 # How much each fuzz target runs inside `make test`: a count of executions, not a duration.
 # Go 1.26's fuzz coordinator can fail a target with a spurious "context deadline exceeded"
 # when a duration -fuzztime expires while a worker is busy (golang/go#75804, fixed in Go

@@ -27,6 +27,7 @@ import (
 	"github.com/uvs-lb/uvs/internal/sdnotify"
 	"github.com/uvs-lb/uvs/metrics"
 	"github.com/uvs-lb/uvs/packet"
+	"github.com/uvs-lb/uvs/status"
 )
 
 // runRun is `uvs run -c FILE`: the appliance in the foreground until SIGTERM or SIGINT;
@@ -247,7 +248,8 @@ func dump(ctx context.Context, api *control.API, data bool, log zerolog.Logger) 
 	log.Info().Str("file", path).Msg("dump written")
 }
 
-// serveMetrics serves /metrics (and the status page) on [metrics] listen, if set.
+// serveMetrics serves /metrics, and the status page on / (with its data on /status.json),
+// on [metrics] listen, if set.
 func serveMetrics(c conf.Metrics, api *control.API, log zerolog.Logger) (*http.Server, error) {
 	if !c.Listen.IsValid() {
 		return nil, nil
@@ -258,6 +260,11 @@ func serveMetrics(c conf.Metrics, api *control.API, log zerolog.Logger) (*http.S
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", metrics.Handler(api.Snapshot))
+	if c.StatusPage {
+		host, _ := os.Hostname()
+		page := status.Handler(api.Snapshot, status.Options{Refresh: c.Refresh, Title: host})
+		mux.Handle("/", page)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
