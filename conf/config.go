@@ -36,6 +36,10 @@ type Config struct {
 	// Prometheus exposition and the status page.
 	Control Control
 	Metrics Metrics
+
+	// Management is [management]: the NIC the VM image's /init leaves to the kernel, with
+	// its addresses, for the control API and metrics listeners.
+	Management Management
 }
 
 // Interface is one [[interface]]: a port and the appliance's own addresses on it.
@@ -150,6 +154,9 @@ func (p *parser) config(t *table) *Config {
 		p.iface(c, it)
 	}
 	p.checkGateways(c)
+	if mt, ok := t.Sub("management"); ok {
+		p.management(c, mt)
+	}
 	for _, st := range t.Subs("virtual_server") {
 		p.service(c, st)
 	}
