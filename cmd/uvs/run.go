@@ -40,36 +40,60 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	log := newLogger(cfg.Log, stderr)
+	code, _ := runAppliance(cfg, applianceRun{
+		load:    func() (*conf.Config, error) { return conf.Load(*path) },
+		source:  *path,
+		socket:  *socket,
+		newLog:  func(c conf.Log) zerolog.Logger { return newLogger(c, stderr) },
+		signals: []os.Signal{syscall.SIGTERM, syscall.SIGINT},
+	})
+	return code
+}
+
+// applianceRun is how runAppliance gets its configuration again and what stops it.
+type applianceRun struct {
+	load    func() (*conf.Config, error) // reads the configuration again, for a reload
+	source  string                       // where load reads from, for messages
+	socket  string                       // --socket
+	newLog  func(conf.Log) zerolog.Logger
+	signals []os.Signal   // besides SIGHUP (reload): the signals that stop the appliance
+	stop    <-chan string // nil, or a stop request with its reason (the VM's power button)
+}
+
+// runAppliance runs the appliance of cfg with the control API until a stop signal or a stop
+// request, reloading on SIGHUP or an API request; it returns the exit code and what stopped
+// it ("" when it could not start). `uvs run` and the VM image's /init both run it.
+func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string) {
+	log := r.newLog(cfg.Log)
 	for _, w := range appliance.Warnings(cfg) {
 		log.Warn().Msg(w)
 	}
 	a, err := appliance.New(appliance.Options{Config: cfg, Log: log})
 	if err != nil {
 		log.Error().Err(err).Msg("cannot build the appliance")
-		return 1
+		return 1, ""
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := a.Start(ctx); err != nil {
 		log.Error().Err(err).Msg("cannot start the appliance")
 		a.Close()
-		return 1
+		return 1, ""
 	}
 
 	// Reloads run on this goroutine, whoever asks (SIGHUP or the API through reloads), so
 	// that cfg and log change in one place.
 	reload := func() error {
-		next, err := conf.Load(*path)
+		next, err := r.load()
 		if err == nil {
 			err = a.Reload(next)
 		}
 		if err != nil {
-			log.Error().Err(err).Str("file", *path).Msg("reload refused; the running configuration stays")
+			log.Error().Err(err).Str("file", r.source).Msg("reload refused; the running configuration stays")
 			return err
 		}
 		if next.Log != cfg.Log {
-			log = newLogger(next.Log, stderr)
+			log = r.newLog(next.Log)
 		}
 		cfg = next
 		return nil
@@ -84,21 +108,25 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			return errors.New("stopping")
 		}
 	}})
-	code := 0
-	if err := serveControl(ctx, api, cfg.Control, *socket, log); err != nil {
+	if err := serveControl(ctx, api, cfg.Control, r.socket, log); err != nil {
 		log.Error().Err(err).Msg("cannot serve the control API")
 		code = 1
 	} else {
 		sig := make(chan os.Signal, 4)
-		signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+		signal.Notify(sig, append([]os.Signal{syscall.SIGHUP}, r.signals...)...)
 	loop:
 		for {
 			select {
 			case done := <-reloads:
 				done <- reload()
+			case why := <-r.stop:
+				log.Info().Str("by", why).Msg("stopping")
+				stoppedBy = why
+				break loop
 			case s := <-sig:
 				if s != syscall.SIGHUP {
 					log.Info().Str("signal", s.String()).Msg("stopping")
+					stoppedBy = s.String()
 					break loop
 				}
 				reload()
@@ -113,9 +141,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	log.Info().Dur("took", time.Since(start)).Msg("stopped")
 	if err != nil {
 		log.Error().Err(err).Msg("close")
-		return 1
+		return 1, stoppedBy
 	}
-	return code
+	return code, stoppedBy
 }
 
 // serveControl starts the control API on the unix socket (override: the --socket flag) and,
