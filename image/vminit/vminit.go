@@ -108,10 +108,10 @@ type Source struct {
 
 // FindConfig looks for the configuration, first found wins: the kernel command line's
 // uvs.config (the TOML in base64, standard or URL alphabet, optionally gzip-compressed before
-// encoding); a config disk (uvs.config_disk=/dev/vdb names it, else each disk in turn): a
-// vfat, ext4 or iso9660 file system holding uvs.toml, mounted read-only on /mnt/config, or
-// a raw disk holding the TOML text itself (padded with NULs to whole sectors); the file
-// baked into the image, /etc/uvs.toml.
+// encoding); a config disk (uvs.config_disk=/dev/vdb names it, else each disk or partition
+// in turn, the boot disk's EFI system partition too): a vfat, ext4 or iso9660 file system
+// holding uvs.toml, mounted read-only on /mnt/config, or a raw disk holding the TOML text
+// itself (padded with NULs to whole sectors); the file baked into the image, /etc/uvs.toml.
 func FindConfig(c Cmdline, log func(string)) (Source, error) {
 	if v, ok := c["uvs.config"]; ok {
 		data, err := DecodeConfigParam(v)
@@ -174,18 +174,27 @@ func DecodeConfigParam(v string) ([]byte, error) {
 	return data, nil
 }
 
-// blockDisks lists the disks that may hold a configuration, in name order: virtio, SCSI /
-// SATA, Xen, NVMe disks and CD-ROMs; not loop devices nor partitions.
+// blockDisks lists the devices that may hold a configuration, in name order: virtio, SCSI /
+// SATA, Xen, NVMe disks and CD-ROMs, not loop devices; a partitioned disk (the image's own
+// boot disk, say) is looked at partition by partition, so its EFI system partition may
+// hold uvs.toml.
 func blockDisks() []string {
 	ents, _ := os.ReadDir("/sys/block")
 	var out []string
 	for _, e := range ents {
 		n := e.Name()
 		for _, p := range []string{"vd", "sd", "xvd", "nvme", "sr", "hd"} {
-			if strings.HasPrefix(n, p) {
-				out = append(out, "/dev/"+n)
-				break
+			if !strings.HasPrefix(n, p) {
+				continue
 			}
+			parts, _ := filepath.Glob("/sys/block/" + n + "/" + n + "*/partition")
+			for _, pt := range parts {
+				out = append(out, "/dev/"+filepath.Base(filepath.Dir(pt)))
+			}
+			if len(parts) == 0 {
+				out = append(out, "/dev/"+n)
+			}
+			break
 		}
 	}
 	sort.Strings(out)
