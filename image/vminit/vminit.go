@@ -176,8 +176,8 @@ func DecodeConfigParam(v string) ([]byte, error) {
 
 // blockDisks lists the devices that may hold a configuration, in name order: virtio, SCSI /
 // SATA, Xen, NVMe disks and CD-ROMs, not loop devices; a partitioned disk (the image's own
-// boot disk, say) is looked at partition by partition, so its EFI system partition may
-// hold uvs.toml.
+// boot disk, say) is looked at partition by partition, then whole, so its EFI system
+// partition may hold uvs.toml.
 func blockDisks() []string {
 	ents, _ := os.ReadDir("/sys/block")
 	var out []string
@@ -191,9 +191,9 @@ func blockDisks() []string {
 			for _, pt := range parts {
 				out = append(out, "/dev/"+filepath.Base(filepath.Dir(pt)))
 			}
-			if len(parts) == 0 {
-				out = append(out, "/dev/"+n)
-			}
+			// The whole disk too: a FAT file system without a partition table can look
+			// partitioned to the kernel (its boot sector ends like an MBR).
+			out = append(out, "/dev/"+n)
 			break
 		}
 	}
@@ -363,6 +363,9 @@ func writeSysctl(path, v string, log func(string)) {
 // Halt syncs and powers the machine off, or reboots it; it does not return unless the
 // kernel refuses.
 func Halt(reboot bool) error {
+	// Let the NICs send what the appliance queued last (VRRP's priority-0 adverts, which
+	// hand the addresses over at once) before the machine goes.
+	time.Sleep(250 * time.Millisecond)
 	unix.Sync()
 	if ConfigMounted() {
 		unix.Unmount(ConfigMount, 0)
