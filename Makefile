@@ -15,7 +15,7 @@ TEST_APT_PKGS ?= iproute2 nginx-light curl tshark keepalived chromium-headless-s
 FUZZTIME ?= 300000x
 FUZZMINTIME ?= 2000x
 
-.PHONY: all build demo test deps vet fmt-check unit race fuzz-smoke fuzz bench bench-quick clean
+.PHONY: all build image image-deps demo test deps vet fmt-check unit race fuzz-smoke fuzz bench bench-quick clean
 
 all: build
 
@@ -27,8 +27,24 @@ build:
 demo: build
 	./bin/uvs lab run examples/lab/demo.toml --svg demo.svg
 
+# The VM appliance (docs/image.md): a kernel from the Go module proxy (gokrazy's kernel.amd64),
+# an initramfs with a static uvs as /init, a unified kernel image and a bootable GPT disk, in
+# $(IMAGE_OUT). CONFIG=file.toml bakes a configuration in; SOURCE_DATE_EPOCH (default: the last
+# commit's time) dates every file, so the same inputs give the same bytes.
+IMAGE_OUT ?= out/image
+KERNEL_VERSION ?=
+CONFIG ?=
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+image: image-deps
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/uvs-static ./cmd/uvs
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./image/cmd/uvs-image -uvs bin/uvs-static -o $(IMAGE_OUT) \
+		$(if $(CONFIG),-config $(CONFIG)) $(if $(KERNEL_VERSION),-kernel-version $(KERNEL_VERSION))
+
+image-deps:
+	@$(MAKE) --no-print-directory deps TEST_APT_PKGS=
+
 deps:
-	@missing=""; for p in $(TEST_APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(TEST_APT_PKGS) $(IMAGE_APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 		else echo "not root: tests that need$$missing will skip"; fi; \
@@ -76,4 +92,4 @@ bench-quick:
 	DUR=2 bench/run.sh
 
 clean:
-	rm -rf bin bench.txt demo.svg
+	rm -rf bin out bench.txt demo.svg

@@ -40,6 +40,9 @@ type Config struct {
 	// Alerts is [alerts], keepalived's e-mail alerts (its global_defs notification_email,
 	// smtp_server, router_id, ...).
 	Alerts Alerts
+	// Management is [management]: the NIC the VM image's /init leaves to the kernel, with
+	// its addresses, for the control API and metrics listeners.
+	Management Management
 }
 
 // Interface is one [[interface]]: a port and the appliance's own addresses on it.
@@ -158,6 +161,9 @@ func (p *parser) config(t *table) *Config {
 	}
 	p.checkGateways(c)
 	p.alerts(c, t) // before the services and instances, whose smtp_alert defaults it holds
+	if mt, ok := t.Sub("management"); ok {
+		p.management(c, mt)
+	}
 	for _, st := range t.Subs("virtual_server") {
 		p.service(c, st)
 	}

@@ -45,6 +45,8 @@ func (c *Config) Clone() *Config {
 		ifc.Addresses = slices.Clone(ifc.Addresses)
 		ifc.Routes = slices.Clone(ifc.Routes)
 	}
+	d.Management.Addresses = slices.Clone(c.Management.Addresses)
+	d.Management.Routes = slices.Clone(c.Management.Routes)
 	d.Services = slices.Clone(c.Services)
 	for i := range d.Services {
 		d.Services[i].clone()

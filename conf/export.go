@@ -57,7 +57,27 @@ func Export(c *Config) []byte {
 	w.control(&c.Control)
 	w.metrics(&c.Metrics)
 	w.alerts(&c.Alerts)
+	w.management(&c.Management)
 	return w.b.Bytes()
+}
+
+// management writes [management], the VM image's kernel-owned NIC (absent: no device).
+func (w *writer) management(m *Management) {
+	if m.Device == "" {
+		return
+	}
+	w.table("management")
+	w.str("device", m.Device)
+	if len(m.Addresses) > 0 {
+		w.strList("addresses", addrStrings(m.Addresses))
+	}
+	w.addrIf("gateway", m.Gateway, netip.Addr{})
+	w.addrIf("gateway6", m.Gateway6, netip.Addr{})
+	for _, r := range m.Routes {
+		w.element("management.route")
+		w.str("prefix", r.Prefix.String())
+		w.addrIf("via", r.Via, netip.Addr{})
+	}
 }
 
 // writer builds the TOML text. A [table] header is held back until its first key, so that a

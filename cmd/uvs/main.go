@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/uvs-lb/uvs/image/vminit"
 )
 
 const usage = `usage: uvs <command> [flags]
@@ -32,6 +34,9 @@ commands:
 var version = "dev"
 
 func main() {
+	if vminit.IsInit() {
+		runInit(os.Stderr) // the VM image's /init; never returns
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -50,7 +50,31 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	log := newLogger(cfg.Log, stderr)
+	code, _ := runAppliance(cfg, applianceRun{
+		load:    func() (*conf.Config, error) { return conf.Load(*path) },
+		source:  *path,
+		socket:  *socket,
+		newLog:  func(c conf.Log) zerolog.Logger { return newLogger(c, stderr) },
+		signals: []os.Signal{syscall.SIGTERM, syscall.SIGINT},
+	})
+	return code
+}
+
+// applianceRun is how runAppliance gets its configuration again and what stops it.
+type applianceRun struct {
+	load    func() (*conf.Config, error) // reads the configuration again, for a reload
+	source  string                       // where load reads from, for messages
+	socket  string                       // --socket
+	newLog  func(conf.Log) zerolog.Logger
+	signals []os.Signal   // besides SIGHUP (reload) and SIGUSR1/2 (dumps): the signals that stop the appliance
+	stop    <-chan string // nil, or a stop request with its reason (the VM's power button)
+}
+
+// runAppliance runs the appliance of cfg with the control API until a stop signal or a stop
+// request, reloading on SIGHUP or an API request; it returns the exit code and what stopped
+// it ("" when it could not start). `uvs run` and the VM image's /init both run it.
+func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string) {
+	log := r.newLog(cfg.Log)
 	for _, w := range appliance.Warnings(cfg) {
 		log.Warn().Msg(w)
 	}
@@ -66,28 +90,28 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	a, err := appliance.New(appliance.Options{Config: cfg, Log: log, OnEvent: func(ev appliance.Event) { mailEvent(mailer, running.Load(), ev) }})
 	if err != nil {
 		log.Error().Err(err).Msg("cannot build the appliance")
-		return 1
+		return 1, ""
 	}
 	if err := a.Start(ctx); err != nil {
 		log.Error().Err(err).Msg("cannot start the appliance")
 		a.Close()
-		return 1
+		return 1, ""
 	}
 	notify := sdnotify.FromEnv()
 
 	// Reloads run on this goroutine, whoever asks (SIGHUP or the API through reloads), so
 	// that cfg and log change in one place.
 	reload := func() error {
-		next, err := conf.Load(*path)
+		next, err := r.load()
 		if err == nil {
 			err = a.Reload(next)
 		}
 		if err != nil {
-			log.Error().Err(err).Str("file", *path).Msg("reload refused; the running configuration stays")
+			log.Error().Err(err).Str("file", r.source).Msg("reload refused; the running configuration stays")
 			return err
 		}
 		if next.Log != cfg.Log {
-			log = newLogger(next.Log, stderr)
+			log = r.newLog(next.Log)
 		}
 		cfg = next
 		running.Store(next)
@@ -116,9 +140,8 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			return errors.New("stopping")
 		}
 	}})
-	code := 0
 	var web *http.Server
-	err = serveControl(ctx, api, cfg.Control, *socket, log)
+	err = serveControl(ctx, api, cfg.Control, r.socket, log)
 	if err == nil {
 		web, err = serveMetrics(cfg.Metrics, api, log)
 	}
@@ -134,10 +157,14 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			log.Warn().Err(err).Msg("systemd watchdog")
 		})
 		sig := make(chan os.Signal, 4)
-		signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
+		signal.Notify(sig, append([]os.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}, r.signals...)...)
 	loop:
 		for {
 			select {
+			case why := <-r.stop:
+				log.Info().Str("by", why).Msg("stopping")
+				stoppedBy = why
+				break loop
 			case done := <-reloads:
 				done <- notifiedReload()
 			case s := <-sig:
@@ -147,6 +174,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 				}
 				if s != syscall.SIGHUP {
 					log.Info().Str("signal", s.String()).Msg("stopping")
+					stoppedBy = s.String()
 					break loop
 				}
 				notifiedReload()
@@ -172,9 +200,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	log.Info().Dur("took", time.Since(start)).Msg("stopped")
 	if err != nil {
 		log.Error().Err(err).Msg("close")
-		return 1
+		return 1, stoppedBy
 	}
-	return code
+	return code, stoppedBy
 }
 
 // serveControl starts the control API on the unix socket (override: the --socket flag) and,
