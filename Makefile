@@ -4,8 +4,12 @@ PKGS    := ./...
 # Debian packages the tests need when run as root (CI): iproute2 for the namespaces and
 # veths the privileged tests build, nginx-light and curl as real servers and client, tshark
 # to read the lab's pcaps, keepalived as the VRRP peer of the interoperability tests,
-# chromium-headless-shell to load the status page as a browser does.
-TEST_APT_PKGS ?= iproute2 nginx-light curl tshark keepalived chromium-headless-shell
+# chromium-headless-shell to load the status page as a browser does, qemu-system-x86 and
+# ovmf to boot the VM image (BIOS-less kernel boot and EFI).
+TEST_APT_PKGS ?= iproute2 nginx-light curl tshark keepalived chromium-headless-shell qemu-system-x86 ovmf
+# What `make image` needs beside Go (deps installs these too, so the image tests can build it):
+# systemd's EFI stub and objcopy for the unified kernel image, mtools for the EFI partition.
+IMAGE_APT_PKGS ?= systemd-boot-efi binutils mtools
 # How much each fuzz target runs inside `make test`: a count of executions, not a duration.
 # Go 1.26's fuzz coordinator can fail a target with a spurious "context deadline exceeded"
 # when a duration -fuzztime expires while a worker is busy (golang/go#75804, fixed in Go
