@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -206,6 +207,19 @@ format = "json"
 	if out, err := exec.Command(bin, "conf", "check", exported).CombinedOutput(); err != nil {
 		t.Errorf("the exported configuration does not check: %v\n%s", err, out)
 	}
+
+	// keepalived's SIGUSR1 data dump.
+	os.Remove("/tmp/uvs.data")
+	uvs.cmd.Process.Signal(syscall.SIGUSR1)
+	deadline = time.Now().Add(5 * time.Second)
+	for !strings.Contains(uvs.logged(), "dump written") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	data, err := os.ReadFile("/tmp/uvs.data")
+	if err != nil || !strings.Contains(string(data), "[10.77.1.100]:tcp:80") || !strings.Contains(string(data), "RIP = 10.77.2.13") {
+		t.Errorf("SIGUSR1 dump: %v\n%s", err, data)
+	}
+	os.Remove("/tmp/uvs.data")
 	if err := uvs.running(); err != nil {
 		t.Fatal(err)
 	}
