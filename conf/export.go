@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/uvs-lb/uvs/internal/tomlstr"
 	"github.com/uvs-lb/uvs/lb"
 	"github.com/uvs-lb/uvs/lb/sched"
 	"github.com/uvs-lb/uvs/packet"
@@ -162,40 +163,7 @@ func addrStrings[T interface{ String() string }](vs []T) []string {
 // quote writes s as a TOML basic string. Bytes that are not UTF-8 are written as they are:
 // TOML has no escape for them, and Parse then refuses the text rather than reading another
 // string.
-func quote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			b.WriteByte(s[i])
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
-			b.WriteString(`\u00`)
-			b.WriteByte("0123456789ABCDEF"[r>>4])
-			b.WriteByte("0123456789ABCDEF"[r&0xf])
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	b.WriteByte('"')
-	return b.String()
-}
+func quote(s string) string { return tomlstr.Quote(s, false) }
 
 // seconds writes d as a number of seconds: an integer when it is whole, else the exact
 // decimal (keepalived's timers are read to the microsecond; a key of whole seconds refuses

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/uvs-lb/uvs/internal/tomlstr"
 )
 
 // value is a TOML value, already encoded.
@@ -182,41 +184,7 @@ func vInline(kvs ...kv) value {
 
 // tomlQuote writes s as a TOML basic string. strconv.Quote will not do: TOML has no \x, \a
 // or \v escapes.
-func tomlQuote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && isInvalidAt(s, i):
-			b.WriteString(`\uFFFD`) // TOML files are UTF-8: an invalid byte cannot be written
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\u%04X`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-func isInvalidAt(s string, i int) bool {
-	_, size := utf8.DecodeRuneInString(s[i:])
-	return size == 1
-}
+func tomlQuote(s string) string { return tomlstr.Quote(s, true) }
 
 // quoteArgs joins the words of a command into a command line that uvs splits back into the
 // same words (internal/cmdline's syntax: blanks separate words, '...' quotes everything).
