@@ -140,12 +140,7 @@ func newChecking(log zerolog.Logger, n health.Net, apply func(*lb.Config) error)
 
 // serviceKey names a service for the health state (and logs) as keepalived does; a
 // firewall-mark service also has its family, since two families may share a mark.
-func serviceKey(s *conf.Service) string {
-	if s.Mark != 0 {
-		return fmt.Sprintf("FWM %d IPv%d", s.Mark, s.Family)
-	}
-	return fmt.Sprintf("[%s]:%s:%d", s.VIP, protoName(s), s.Port)
-}
+func serviceKey(s *conf.Service) string { return s.KeepalivedName() }
 
 func protoName(s *conf.Service) string {
 	if s.Proto == packet.ProtoUDP {

@@ -1,7 +1,6 @@
 package control
 
 import (
-	"fmt"
 	"net/netip"
 	"runtime"
 	"runtime/debug"
@@ -77,19 +76,6 @@ func ratesOf(r lb.Rates) Rates {
 		InBPS: uint64(r.InBPS + 0.5), OutBPS: uint64(r.OutBPS + 0.5)}
 }
 
-// protoName is ipvsadm's word for a service's protocol.
-func protoName(p uint8) string {
-	switch p {
-	case packet.ProtoTCP:
-		return "TCP"
-	case packet.ProtoUDP:
-		return "UDP"
-	case packet.ProtoSCTP:
-		return "SCTP"
-	}
-	return fmt.Sprintf("%d", p)
-}
-
 func familyName(f packet.Family) string {
 	if f == packet.FamilyIPv6 {
 		return "inet6"
@@ -110,7 +96,7 @@ func specOf(s *lb.ServiceConfig) ServiceSpec {
 	if s.Mark != 0 {
 		sp.FWMark, sp.Family = s.Mark, familyName(s.Family)
 	} else {
-		sp.Proto, sp.Addr, sp.Port = protoName(s.Proto), s.VIP, s.Port
+		sp.Proto, sp.Addr, sp.Port = lb.ProtoName(s.Proto), s.VIP, s.Port
 		sp.Family = familyName(packet.FamilyIPv4)
 		if s.VIP.Is6() {
 			sp.Family = familyName(packet.FamilyIPv6)
@@ -166,7 +152,7 @@ func snapshot(a *appliance.Appliance, base *baseline, started time.Time) *Snapsh
 		sc := &cs.ServiceConfig
 		id := idOf(sc)
 		svc := Service{ServiceSpec: specOf(sc), QuorumUp: true}
-		svc.Name = keepalivedName(sc)
+		svc.Name = sc.KeepalivedName()
 		if sc.Sorry != nil {
 			sp := serverSpecOf(sc, sc.Sorry)
 			svc.Sorry = &sp
@@ -274,18 +260,6 @@ func fillDest(srv *Server, e *lb.Engine, d *lb.Dest, base lb.Stats) {
 
 func secs(d time.Duration) uint32 { return uint32(d / time.Second) }
 
-// keepalivedName names a service as keepalived's logs do.
-func keepalivedName(s *lb.ServiceConfig) string {
-	if s.Mark != 0 {
-		return fmt.Sprintf("FWM %d IPv%d", s.Mark, s.Family)
-	}
-	p := "tcp"
-	if s.Proto == packet.ProtoUDP {
-		p = "udp"
-	}
-	return fmt.Sprintf("[%s]:%s:%d", s.VIP, p, s.Port)
-}
-
 // conns lists the connection table as ipvsadm -Lc does.
 func conns(a *appliance.Appliance) []Conn {
 	e := a.Engine()
@@ -305,7 +279,7 @@ func connOf(c *conntab.Conn, now int64) Conn {
 		}
 		return netip.AddrPortFrom(netip.AddrFrom16(b), port)
 	}
-	out := Conn{Proto: protoName(c.Proto), State: c.State.String(), Client: addr(c.CAddr, c.CPort), Virtual: addr(c.VAddr, c.VPort),
+	out := Conn{Proto: lb.ProtoName(c.Proto), State: c.State.String(), Client: addr(c.CAddr, c.CPort), Virtual: addr(c.VAddr, c.VPort),
 		Dest: addr(c.DAddr, c.DPort), Template: c.Flags&conntab.FlagTemplate != 0, FWMark: c.Mark}
 	if c.Proto == packet.ProtoUDP {
 		out.State = "UDP"

@@ -123,6 +123,22 @@ func (s *ServiceConfig) String() string {
 	return fmt.Sprintf("%s %s", protoName(s.Proto), netip.AddrPortFrom(s.VIP, s.Port))
 }
 
+// KeepalivedName names the service as keepalived's logs and mails do: "[10.0.0.1]:tcp:80",
+// "FWM 80 IPv4" (a mark service carries its family: two families may share a mark).
+func (s *ServiceConfig) KeepalivedName() string {
+	if s.Mark != 0 {
+		return fmt.Sprintf("FWM %d IPv%d", s.Mark, s.Family)
+	}
+	p := "tcp"
+	if s.Proto == packet.ProtoUDP {
+		p = "udp"
+	}
+	return fmt.Sprintf("[%s]:%s:%d", s.VIP, p, s.Port)
+}
+
+// ProtoName is ipvsadm's word for an IP protocol: "TCP", "UDP", "SCTP".
+func ProtoName(p uint8) string { return protoName(p) }
+
 func protoName(p uint8) string {
 	switch p {
 	case packet.ProtoTCP:

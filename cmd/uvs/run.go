@@ -26,7 +26,6 @@ import (
 	"github.com/uvs-lb/uvs/control"
 	"github.com/uvs-lb/uvs/internal/sdnotify"
 	"github.com/uvs-lb/uvs/metrics"
-	"github.com/uvs-lb/uvs/packet"
 	"github.com/uvs-lb/uvs/status"
 )
 
@@ -318,23 +317,11 @@ func mailEvent(m *alert.Mailer, cfg *conf.Config, ev appliance.Event) {
 		}
 	case "server":
 		for i := range cfg.Services {
-			if s := &cfg.Services[i]; serviceName(s) == ev.VirtualServer && s.SMTPAlert {
+			if s := &cfg.Services[i]; s.KeepalivedName() == ev.VirtualServer && s.SMTPAlert {
 				m.RealServer(ev.VirtualServer, ev.Server, ev.State == "UP")
 			}
 		}
 	}
-}
-
-// serviceName is keepalived's name of a virtual server, as the appliance's events give it.
-func serviceName(s *conf.Service) string {
-	if s.Mark != 0 {
-		return fmt.Sprintf("FWM %d IPv%d", s.Mark, s.Family)
-	}
-	p := "tcp"
-	if s.Proto == packet.ProtoUDP {
-		p = "udp"
-	}
-	return fmt.Sprintf("[%s]:%s:%d", s.VIP, p, s.Port)
 }
 
 // newLogger builds the zerolog logger [log] asks for.
