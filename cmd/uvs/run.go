@@ -130,12 +130,16 @@ func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string)
 		return err
 	}
 	reloads := make(chan chan error)
+	// stopping ends the API's reload requests once the loop below is gone. It is not ctx:
+	// cancelling ctx stops the appliance's loops, and Close must still send VRRP's
+	// priority-0 adverts through them.
+	stopping := make(chan struct{})
 	api := control.NewAPI(control.APIOptions{Appliance: a, Log: log, Reload: func() error {
 		done := make(chan error, 1)
 		select {
 		case reloads <- done:
 			return <-done
-		case <-ctx.Done():
+		case <-stopping:
 			return errors.New("stopping")
 		}
 	}})
@@ -181,8 +185,8 @@ func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string)
 		}
 		signal.Stop(sig)
 		notify.Stopping()
-		cancel() // an API reload waiting for the loop gives up
 	}
+	close(stopping) // an API reload waiting for the loop gives up
 	start := time.Now()
 	if web != nil {
 		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
