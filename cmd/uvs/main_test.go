@@ -86,7 +86,9 @@ func TestDemoReport(t *testing.T) {
 	sent, _ := strconv.Atoi(all[1])
 	answered, _ := strconv.Atoi(all[2])
 	errs, _ := strconv.Atoi(all[3])
-	if sent < 300 || answered+errs != sent || errs != failedTotal {
+	// 300 requests or more in 6 s on a quiet machine; a busy one (CI's two cores shared with
+	// other work) sends fewer, and the count only proves the clients ran.
+	if sent < 100 || answered+errs != sent || errs != failedTotal {
 		t.Errorf("client totals: sent %d, answered %d, errors %d; %d failed in the windows", sent, answered, errs, failedTotal)
 	}
 	if errs > sent/10 {
