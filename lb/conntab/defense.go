@@ -89,6 +89,27 @@ func (t *Table) evictOne(s *shard, tick int64) bool {
 	return false
 }
 
+// makeRoom evicts a half-open entry for an insert into s at capacity: one of s's, or else of
+// another shard taken at random if its lock is free (TryLock: holding s's, waiting for
+// another could deadlock). Caller holds s's lock.
+func (t *Table) makeRoom(s *shard, tick int64) bool {
+	if t.evictOne(s, tick) {
+		return true
+	}
+	for range 4 {
+		o := &t.shards[rand.Uint64()&t.mask]
+		if o == s || !o.TryLock() {
+			continue
+		}
+		ok := t.evictOne(o, tick)
+		o.Unlock()
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 // DropEmbryonic looks at about n entries, in runs of up to one chunk from random positions
 // of random shards, and evicts the half-open ones; it returns how many it evicted. Each run
 // holds one shard's lock.

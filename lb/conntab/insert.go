@@ -130,7 +130,7 @@ func (t *Table) insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 			s.expired++
 		}
 	}
-	if full && !t.evictOne(s, tick) {
+	if full && !t.makeRoom(s, tick) {
 		s.Unlock()
 		t.refuse(tmpl)
 		return false, ErrFull
