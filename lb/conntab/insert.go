@@ -80,7 +80,15 @@ func (t *Table) insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 	}
 	// At capacity, drop_entry (SetEvictOnFull) may make room by evicting a half-open entry
 	// of the shard; the count stays raised for this entry meanwhile.
-	full := t.count.Add(1) > t.capacity.Load()
+	// A full table is refused on a plain load first: a flood's refused SYNs then write no
+	// shared cache line but the refusal count.
+	capacity := t.capacity.Load()
+	if t.count.Load() >= capacity && (install || !t.evictFull.Load()) {
+		t.refused.Add(1)
+		t.release(tmpl)
+		return false, ErrFull
+	}
+	full := t.count.Add(1) > capacity
 	if full && (install || !t.evictFull.Load()) {
 		t.refuse(tmpl)
 		return false, ErrFull
