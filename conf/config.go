@@ -113,6 +113,10 @@ type IPVS struct {
 	Size int
 	// Timeouts of ipvsadm --set; 0 leaves IPVS's default.
 	TCP, TCPFin, UDP time.Duration
+	// Flood defenses (conf/ipvs.go, docs/config.md): amemthresh in free entries (0: size/8),
+	// the modes 0-3 of drop_entry, drop_packet and secure_tcp, and am_droprate (0: 10).
+	AMemThresh, AMDropRate           int
+	DropEntry, DropPacket, SecureTCP int
 }
 
 // Log is the [log] table.

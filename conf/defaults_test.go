@@ -142,6 +142,7 @@ func TestEngineFwmark(t *testing.T) {
 				{Addr: netip.MustParseAddr("10.8.8.34"), Weight: 1},
 			}}},
 		ConnReuseMode: 1,
+		Defense:       lb.Defense{Size: c.Capacity()},
 	}
 	if !equalJSON(t, got, want) {
 		return

@@ -15,6 +15,7 @@ func (c *Config) Engine() *lb.Config {
 		ExpireQuiescentTemplate: c.IPVS.ExpireQuiescentTemplate,
 		ConnReuseMode:           c.IPVS.ConnReuseMode,
 		SloppyTCP:               c.IPVS.SloppyTCP,
+		Defense:                 c.Defense(),
 	}
 	for _, s := range c.Services {
 		sc := s.ServiceConfig

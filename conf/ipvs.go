@@ -1,5 +1,10 @@
 package conf
 
+import (
+	"github.com/uvs-lb/uvs/lb"
+	"github.com/uvs-lb/uvs/lb/conntab"
+)
+
 // maxConnections bounds [ipvs] size: 2^28 entries is already some 32 GB of table.
 const maxConnections = 1 << 28
 
@@ -15,6 +20,30 @@ func (p *parser) ipvs(v *IPVS, t *table) {
 	}
 	if n, ok := t.Integer("size", 1, maxConnections); ok {
 		v.Size = int(n)
+	}
+	// Flood defenses, IPVS's sysctls of the same names. amemthresh counts free entries of
+	// the connection table (IPVS: free memory pages), and may not exceed the table.
+	if n, ok := t.Integer("amemthresh", 1, maxConnections); ok {
+		size := v.Size
+		if size == 0 {
+			size = conntab.DefaultCapacity
+		}
+		if int(n) > size {
+			t.Errorf("amemthresh", "%d free entries is more than the table's size %d: the table would always be under pressure", n, size)
+		} else {
+			v.AMemThresh = int(n)
+		}
+	}
+	for _, m := range []struct {
+		key string
+		to  *int
+	}{{"drop_entry", &v.DropEntry}, {"drop_packet", &v.DropPacket}, {"secure_tcp", &v.SecureTCP}} {
+		if n, ok := t.Integer(m.key, 0, 3); ok {
+			*m.to = int(n)
+		}
+	}
+	if n, ok := t.Integer("am_droprate", 1, 1<<30); ok {
+		v.AMDropRate = int(n)
 	}
 	if tt, ok := t.Sub("timeouts"); ok {
 		v.TCP, _ = tt.Seconds("tcp", maxTimeout)
@@ -44,4 +73,14 @@ func (p *parser) log(l *Log, t *table) {
 		}
 	}
 	t.Done()
+}
+
+// Defense is the engine's flood-defense configuration: the table's size and [ipvs]'s
+// amemthresh, drop_entry, drop_packet, am_droprate and secure_tcp.
+func (c *Config) Defense() lb.Defense {
+	v := &c.IPVS
+	return lb.Defense{
+		Size: c.Capacity(), Threshold: v.AMemThresh, DropRate: v.AMDropRate,
+		DropEntry: lb.DefenseMode(v.DropEntry), DropPacket: lb.DefenseMode(v.DropPacket), SecureTCP: lb.DefenseMode(v.SecureTCP),
+	}
 }

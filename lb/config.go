@@ -30,6 +30,9 @@ type Config struct {
 	// SloppyTCP lets any non-RST segment open a connection, not only a SYN (IPVS sysctl
 	// sloppy_tcp): useful when a backup takes over without connection sync.
 	SloppyTCP bool
+	// Defense is the connection table's size and the flood defenses (IPVS sysctls
+	// amemthresh, drop_entry, drop_packet, am_droprate, secure_tcp). Apply changes them live.
+	Defense Defense
 }
 
 // ServiceConfig is one virtual service: a (protocol, VIP, port) — port 0 meaning every port —
@@ -155,6 +158,9 @@ func protoName(p uint8) string {
 // file positions; this is the last line of defence for hand-built configs.
 func (c *Config) validate() error {
 	var errs []error
+	if err := c.Defense.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	seen := make(map[svcKey]bool)
 	vips := make(map[netip.Addr]bool)
 	for i := range c.Services {

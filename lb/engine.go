@@ -66,6 +66,7 @@ type Engine struct {
 	lastEst  int64
 
 	workers atomic.Int32
+	def     defense
 	sync    syncState
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -142,6 +143,7 @@ func (e *Engine) Apply(cfg *Config) error {
 		return err
 	}
 	e.table.Store(t)
+	e.applyDefense(cfg.Defense, e.clock.Now())
 	for _, d := range e.dests {
 		if d != nil {
 			d.published.Store(uint64(uint32(d.weight)) | uint64(d.method)<<32)
@@ -336,13 +338,14 @@ func (e *Engine) allocID(d *Dest) uint32 {
 	return uint32(len(e.dests) - 1)
 }
 
-// Maintain expires connections in a slice of the connection table, samples rates every
-// EstimatorInterval, and frees the ids of real servers that left and drained. Start calls it
+// Maintain expires connections in a slice of the connection table, checks the flood
+// defenses (Defense), samples rates every EstimatorInterval, and frees the ids of real servers that left and drained. Start calls it
 // periodically; tests call it with their own clock.
 func (e *Engine) Maintain(now int64) {
 	e.conns.Sweep(now, 16)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.updateDefense(now, false)
 	if now-e.lastEst >= int64(EstimatorInterval) {
 		e.lastEst = now
 		t := e.table.Load()

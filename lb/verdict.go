@@ -66,10 +66,11 @@ const (
 	DropNoNeighbor             // the next hop's MAC is not resolved (resolution started)
 	DropNoRoute                // no route to the destination
 	DropTooBig                 // larger than the egress MTU and not allowed to fragment
+	DropDefense                // drop_packet: a new connection shed while the table is under pressure
 	NumDropReasons
 )
 
-var dropNames = [NumDropReasons]string{"none", "malformed", "fragment", "no_server", "table_full", "no_dest", "forwarder", "no_local_port", "ttl_exceeded", "no_neighbor", "no_route", "too_big"}
+var dropNames = [NumDropReasons]string{"none", "malformed", "fragment", "no_server", "table_full", "no_dest", "forwarder", "no_local_port", "ttl_exceeded", "no_neighbor", "no_route", "too_big", "drop_packet"}
 
 func (r DropReason) String() string {
 	if r < NumDropReasons {

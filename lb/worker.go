@@ -30,6 +30,8 @@ type Worker struct {
 	ring    *syncRing
 	syncOn  bool
 	syncThr uint8 // SyncOptions.Threshold
+
+	dropCount int32 // drop_packet's countdown (todrop)
 }
 
 // WorkerStats is a snapshot of one worker's verdict counts.
@@ -228,6 +230,10 @@ func (w *Worker) icmpError(t *Table, p *packet.Packet, v *Verdict, now int64) {
 
 // newConn schedules a new connection for svc: persistence, scheduler, sorry server, insert.
 func (w *Worker) newConn(t *Table, svc *Service, p *packet.Packet, v *Verdict, now int64) {
+	if w.todrop() { // drop_packet, before any work for the connection (IPVS: conn_schedule)
+		w.drop(v, DropDefense)
+		return
+	}
 	c := &v.Conn
 	var d *Dest
 	var m Method

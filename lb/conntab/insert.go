@@ -78,7 +78,18 @@ func (t *Table) insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 	if !isTmpl && c.Tmpl != 0 && t.hold(c.Tmpl, c) {
 		tmpl = c.Tmpl
 	}
-	if t.count.Add(1) > t.capacity {
+	// At capacity, drop_entry (SetEvictOnFull) may make room by evicting a half-open entry
+	// of the shard; the count stays raised for this entry meanwhile.
+	// A full table is refused on a plain load first: a flood's refused SYNs then write no
+	// shared cache line but the refusal count.
+	capacity := t.capacity.Load()
+	if t.count.Load() >= capacity && (install || !t.evictFull.Load()) {
+		t.refused.Add(1)
+		t.release(tmpl)
+		return false, ErrFull
+	}
+	full := t.count.Add(1) > capacity
+	if full && (install || !t.evictFull.Load()) {
 		t.refuse(tmpl)
 		return false, ErrFull
 	}
@@ -127,6 +138,11 @@ func (t *Table) insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 			s.expired++
 		}
 	}
+	if full && !t.makeRoom(s, tick) {
+		s.Unlock()
+		t.refuse(tmpl)
+		return false, ErrFull
+	}
 	i := s.alloc(t.limit)
 	if i == 0 {
 		s.Unlock()
@@ -165,9 +181,9 @@ func (t *Table) insert(c *Conn, tcpFlags uint8, timeout time.Duration, now int64
 		case install || (c.State != StateNone && int(c.State) < numTCPStates):
 			t.setState(e, c.State) // synced: keep the master's state
 		case c.Flags&FlagInputOnly != 0:
-			t.setState(e, tcpTransition(tblInputOnly, StateNone, tcpFlags))
+			t.setState(e, tcpTransition(to.table(tblInputOnly), StateNone, tcpFlags))
 		default:
-			t.setState(e, tcpTransition(tblInput, StateNone, tcpFlags))
+			t.setState(e, tcpTransition(to.table(tblInput), StateNone, tcpFlags))
 		}
 		ticks = toTicks(timeout)
 		if timeout <= 0 {

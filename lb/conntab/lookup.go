@@ -76,7 +76,7 @@ func (t *Table) hit(s *shard, si int, i uint32, dir Dir, tcpFlags uint8, tick in
 		} else if e.flags&FlagInputOnly != 0 {
 			tbl = tblInputOnly
 		}
-		t.setState(e, tcpTransition(tbl, prev, tcpFlags))
+		t.setState(e, tcpTransition(to.table(tbl), prev, tcpFlags))
 	}
 	if t.countPkts && dir == DirIn {
 		t.countPacket(e)

@@ -30,6 +30,7 @@ type shardState struct {
 	inserted  uint64
 	expired   uint64
 	deleted   uint64
+	evicted   uint64
 }
 
 // cacheLine is two 64-byte lines: adjacent-line prefetch makes 128 the unit of false sharing.

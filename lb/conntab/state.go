@@ -70,11 +70,20 @@ func (s State) active() bool {
 //   - tblOutput: real server → client packets (NAT replies);
 //   - tblInputOnly: client → server packets of a connection whose replies bypass the appliance
 //     (DR, TUN: the kernel's IP_VS_CONN_F_NOOUTPUT), which must guess the close from one side.
+//
+// Each has a secure_tcp variant (tblInput+numTables, ...), used while secure_tcp is on.
 const (
 	tblInput = iota
 	tblOutput
 	tblInputOnly
+	numTables
 )
+
+// halfOpen reports whether a TCP connection in state s is embryonic: the client's SYN went
+// through and the handshake has not completed (SYN_RECV, and SYNACK, where secure_tcp keeps
+// a connection until the real server answers the client's ACK). These are what a SYN flood
+// fills the table with, and what drop_entry evicts.
+func (s State) halfOpen() bool { return s == StateSynRecv || s == StateSynAck }
 
 // TCP events, picked from the flags with the kernel's precedence: RST, then SYN, then FIN,
 // then ACK (a SYN|ACK is a syn event, a FIN|ACK a fin event).
@@ -89,7 +98,13 @@ const (
 // tcpNext[table][state] lists the next state for the events syn, fin, ack, rst. It is the
 // kernel's tcp_states (net/netfilter/ipvs/ip_vs_proto_tcp.c, the normal table, not the
 // secure_tcp one), turned around: one row per current state instead of one row per event.
-var tcpNext = [3][numTCPStates][numEvents]State{
+//
+// Rows 3-5 are the kernel's tcp_states_dos, the secure_tcp tables: a client's ACK alone does
+// not establish a NAT connection (SYN_RECV stays SYN_RECV until the real server's SYN|ACK
+// moves it to SYNACK, and the server's next segment to ESTABLISHED), and a DR/TUN
+// connection's first SYN puts it in SYNACK. The one change from the kernel's table is the
+// one uvs's normal table has too: an ACK on NONE (sloppy_tcp's first segment) establishes.
+var tcpNext = [2 * numTables][numTCPStates][numEvents]State{
 	tblInput: {
 		//                   syn            fin             ack               rst
 		StateNone:        {StateSynRecv, StateClose, StateEstablished, StateClose},
@@ -129,6 +144,46 @@ var tcpNext = [3][numTCPStates][numEvents]State{
 		StateLastAck:     {StateSynRecv, StateLastAck, StateClose, StateLastAck},
 		StateListen:      {StateSynRecv, StateListen, StateListen, StateListen},
 		StateSynAck:      {StateSynRecv, StateTimeWait, StateEstablished, StateClose},
+	},
+	numTables + tblInput: {
+		//                   syn            fin             ack               rst
+		StateNone:        {StateSynRecv, StateClose, StateEstablished, StateClose},
+		StateEstablished: {StateEstablished, StateCloseWait, StateEstablished, StateClose},
+		StateSynSent:     {StateEstablished, StateSynSent, StateSynSent, StateClose},
+		StateSynRecv:     {StateSynRecv, StateTimeWait, StateSynRecv, StateSynRecv},
+		StateFinWait:     {StateSynRecv, StateTimeWait, StateFinWait, StateClose},
+		StateTimeWait:    {StateSynRecv, StateTimeWait, StateTimeWait, StateClose},
+		StateClose:       {StateSynRecv, StateClose, StateClose, StateClose},
+		StateCloseWait:   {StateSynRecv, StateCloseWait, StateCloseWait, StateClose},
+		StateLastAck:     {StateSynRecv, StateLastAck, StateClose, StateLastAck},
+		StateListen:      {StateSynRecv, StateListen, StateListen, StateListen},
+		StateSynAck:      {StateSynAck, StateSynAck, StateSynAck, StateClose},
+	},
+	numTables + tblOutput: {
+		StateNone:        {StateSynSent, StateTimeWait, StateEstablished, StateClose},
+		StateEstablished: {StateEstablished, StateFinWait, StateEstablished, StateClose},
+		StateSynSent:     {StateSynSent, StateSynSent, StateSynSent, StateSynSent},
+		StateSynRecv:     {StateSynAck, StateTimeWait, StateEstablished, StateClose},
+		StateFinWait:     {StateSynSent, StateFinWait, StateFinWait, StateClose},
+		StateTimeWait:    {StateSynSent, StateTimeWait, StateTimeWait, StateTimeWait},
+		StateClose:       {StateSynSent, StateClose, StateClose, StateClose},
+		StateCloseWait:   {StateSynSent, StateTimeWait, StateCloseWait, StateClose},
+		StateLastAck:     {StateSynSent, StateLastAck, StateLastAck, StateClose},
+		StateListen:      {StateListen, StateListen, StateEstablished, StateClose},
+		StateSynAck:      {StateSynAck, StateTimeWait, StateEstablished, StateClose},
+	},
+	numTables + tblInputOnly: {
+		StateNone:        {StateSynAck, StateClose, StateEstablished, StateClose},
+		StateEstablished: {StateEstablished, StateFinWait, StateEstablished, StateClose},
+		StateSynSent:     {StateEstablished, StateSynSent, StateSynSent, StateClose},
+		StateSynRecv:     {StateSynRecv, StateTimeWait, StateEstablished, StateSynRecv},
+		StateFinWait:     {StateSynAck, StateFinWait, StateFinWait, StateClose},
+		StateTimeWait:    {StateSynAck, StateTimeWait, StateTimeWait, StateClose},
+		StateClose:       {StateSynAck, StateClose, StateClose, StateClose},
+		StateCloseWait:   {StateSynAck, StateCloseWait, StateCloseWait, StateClose},
+		StateLastAck:     {StateSynAck, StateLastAck, StateClose, StateLastAck},
+		StateListen:      {StateSynAck, StateListen, StateListen, StateListen},
+		StateSynAck:      {StateSynAck, StateTimeWait, StateEstablished, StateClose},
 	},
 }
 

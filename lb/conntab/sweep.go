@@ -18,6 +18,8 @@ func (t *Table) Sweep(now int64, shards int) int {
 
 func (t *Table) sweepShard(s *shard, tick int64) int {
 	removed := 0
+	// secure_tcp: half-open entries armed before it came on get its shorter timeout now.
+	to := t.timeouts.Load()
 	for base := uint32(1); ; base += chunkSize {
 		s.Lock()
 		if base > s.hwm {
@@ -34,6 +36,11 @@ func (t *Table) sweepShard(s *shard, tick int64) int {
 					t.drop(s, i) // counted as deleted by Delete
 				}
 			case !expired(e.expires, tick):
+				if to.dos && evictable(e) {
+					if exp := uint32(tick) + to.tcp[e.state()]; int32(e.expires-exp) > 0 {
+						e.expires = exp
+					}
+				}
 			case e.isTemplate() && e.ctlCount() != 0:
 				e.expires = uint32(tick) + e.tmplTimeout()
 			default:
@@ -55,6 +62,7 @@ type Stats struct {
 	Expired     uint64 // entries removed by timeout (Sweep, or found expired by Lookup / Insert)
 	Deleted     uint64 // entries removed by Delete
 	RefusedFull uint64 // Insert calls refused with ErrFull
+	Evicted     uint64 // half-open entries evicted by drop_entry (EvictOnFull, DropEmbryonic)
 	Current     int    // entries held now
 	Templates   int    // of which templates
 }
@@ -68,6 +76,7 @@ func (t *Table) Stats() Stats {
 		st.Inserted += s.inserted
 		st.Expired += s.expired
 		st.Deleted += s.deleted
+		st.Evicted += s.evicted
 		st.Current += s.live
 		st.Templates += s.templates
 		s.Unlock()

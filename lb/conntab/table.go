@@ -3,6 +3,7 @@ package conntab
 import (
 	"math/bits"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,10 +51,14 @@ type Table struct {
 	refShift  uint   // Ref = shard<<refShift | entry
 	entryMask uint32
 	limit     uint32 // entries per shard (index and Ref bits)
-	capacity  int64
+	capacity  atomic.Int64
 	seed      uint64
 	dests     Dests
 	timeouts  atomic.Pointer[compiledTimeouts]
+	tmu       sync.Mutex // orders SetTimeouts and SetSecureTCP
+	base      Timeouts   // as configured (under tmu)
+	secure    bool       // secure_tcp is on (under tmu)
+	evictFull atomic.Bool
 	sweepNext atomic.Uint64
 	clock     atomic.Int64 // now of the latest Sweep, to resolve Range's expiries
 	refused   atomic.Uint64
@@ -81,7 +86,6 @@ func New(cfg Config) *Table {
 		mask:      uint64(n - 1),
 		refShift:  32 - shardBits,
 		entryMask: uint32(uint64(1)<<(32-shardBits) - 1),
-		capacity:  int64(cfg.Capacity),
 		seed:      cfg.Seed,
 		dests:     cfg.Dests,
 		countPkts: cfg.CountPackets,
@@ -89,16 +93,15 @@ func New(cfg Config) *Table {
 	}
 	// An entry index must fit a Ref (32 bits less the shard bits) and an index slot (31 bits).
 	t.limit = min(t.entryMask, 1<<31-1)
-	if t.capacity <= 0 {
-		t.capacity = DefaultCapacity
-	}
+	t.SetCapacity(cfg.Capacity)
 	if t.seed == 0 {
 		t.seed = rand.Uint64() | 1
 	}
 	if cfg.Timeouts == (Timeouts{}) {
 		cfg.Timeouts = DefaultTimeouts()
 	}
-	t.timeouts.Store(compile(cfg.Timeouts))
+	t.base = cfg.Timeouts
+	t.timeouts.Store(compile(cfg.Timeouts, false))
 	for i := range t.shards {
 		t.shards[i].init()
 	}
@@ -147,7 +150,12 @@ func (t *Table) unref(r Ref) (s *shard, i uint32, ok bool) {
 }
 
 // SetTimeouts replaces the state timeouts. Entries take them on their next packet.
-func (t *Table) SetTimeouts(to Timeouts) { t.timeouts.Store(compile(to)) }
+func (t *Table) SetTimeouts(to Timeouts) {
+	t.tmu.Lock()
+	defer t.tmu.Unlock()
+	t.base = to
+	t.timeouts.Store(compile(to, t.secure))
+}
 
 // Timeouts returns the state timeouts in use.
 func (t *Table) Timeouts() Timeouts { return t.timeouts.Load().pub }
@@ -186,8 +194,11 @@ func (t *Table) startCount(n uint8) uint8 {
 // StateTimeout returns the timeout of a connection of protocol proto in state s (for a
 // template, Timeouts.Template): what connection sync sends as the entry's timeout.
 func (t *Table) StateTimeout(proto uint8, s State) time.Duration {
-	to := &t.timeouts.Load().pub
+	c := t.timeouts.Load()
+	to := &c.pub
 	switch {
+	case c.dos && proto == packet.ProtoTCP && s.halfOpen():
+		return time.Duration(c.tcp[s]) * time.Duration(tickNs)
 	case s == StateTemplate:
 		return to.Template
 	case proto == packet.ProtoTCP && int(s) < numTCPStates:

@@ -88,21 +88,40 @@ func toTicks(d time.Duration) uint32 {
 }
 
 // compiledTimeouts is what the data path reads: Timeouts in ticks, published by pointer so a
-// call loads it once and SetTimeouts never blocks.
+// call loads it once and SetTimeouts never blocks. With dos (secure_tcp on) the half-open
+// states have SecureHalfOpenTimeout and TCP segments move through the secure state tables.
 type compiledTimeouts struct {
 	pub   Timeouts
 	tcp   [numTCPStates]uint32
 	udp   uint32
 	other uint32
 	tmpl  uint32
+	dos   bool
 }
 
-func compile(t Timeouts) *compiledTimeouts {
-	c := &compiledTimeouts{pub: t, udp: toTicks(t.UDP), other: toTicks(t.Other), tmpl: toTicks(t.Template)}
+// SecureHalfOpenTimeout is the timeout of the half-open TCP states (SYN_RECV, SYNACK) while
+// secure_tcp is on, unless the configured one is shorter. It is the SYN_RECV timeout of the
+// secure_tcp timeout table of IPVS 1.0 (Linux 2.4); IPVS today only changes the state table.
+const SecureHalfOpenTimeout = 10 * time.Second
+
+func compile(t Timeouts, dos bool) *compiledTimeouts {
+	c := &compiledTimeouts{pub: t, udp: toTicks(t.UDP), other: toTicks(t.Other), tmpl: toTicks(t.Template), dos: dos}
 	for i, d := range t.TCP {
+		if dos && State(i).halfOpen() {
+			d = min(d, SecureHalfOpenTimeout)
+		}
 		c.tcp[i] = toTicks(d)
 	}
 	return c
+}
+
+// table returns the TCP transition table tbl (tblInput, tblOutput, tblInputOnly) in force:
+// its secure_tcp variant while secure_tcp is on.
+func (c *compiledTimeouts) table(tbl int) int {
+	if c.dos {
+		return tbl + numTables
+	}
+	return tbl
 }
 
 // of returns the timeout in ticks of a connection of protocol proto in state s.
