@@ -171,6 +171,15 @@ type TableCounts struct {
 	Inserted  uint64 `json:"inserted"`
 	Expired   uint64 `json:"expired"`
 	Refused   uint64 `json:"refused_full"`
+	// Evicted counts half-open entries drop_entry evicted.
+	Evicted uint64 `json:"evicted"`
+	// The flood defenses ([ipvs] drop_entry, drop_packet, secure_tcp) as they stand now:
+	// Pressure is true while fewer than amemthresh entries are free; DropRate is
+	// drop_packet's 1-in-N (0: off).
+	Pressure  bool `json:"pressure"`
+	DropEntry bool `json:"drop_entry"`
+	DropRate  int  `json:"drop_rate"`
+	SecureTCP bool `json:"secure_tcp"`
 }
 
 // HealthCounts count health transitions since start.

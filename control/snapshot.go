@@ -223,7 +223,9 @@ func snapshot(a *appliance.Appliance, base *baseline, started time.Time) *Snapsh
 	s.Timeouts = Timeouts{TCP: secs(to.TCP[conntab.StateEstablished]), TCPFin: secs(to.TCP[conntab.StateFinWait]), UDP: secs(to.UDP)}
 	ts := e.Conns().Stats()
 	s.Table = TableCounts{Current: ts.Current, Templates: ts.Templates, Capacity: cfg.Capacity(), Inserted: ts.Inserted,
-		Expired: ts.Expired, Refused: ts.RefusedFull}
+		Expired: ts.Expired, Refused: ts.RefusedFull, Evicted: ts.Evicted}
+	ds := e.DefenseState()
+	s.Table.Pressure, s.Table.DropEntry, s.Table.DropRate, s.Table.SecureTCP = ds.Pressure, ds.DropEntry, ds.DropRate, ds.SecureTCP
 
 	hc, _ := a.Health()
 	s.Health = HealthCounts{ServersDown: hc.ServersDown, ServersUp: hc.ServersUp, QuorumLost: hc.QuorumLost,

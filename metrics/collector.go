@@ -282,6 +282,12 @@ func (c *collector) collectTable(e emitter, t *control.TableCounts) {
 	e.counter(d.tableInserted, t.Inserted)
 	e.counter(d.tableExpired, t.Expired)
 	e.counter(d.tableRefused, t.Refused)
+	e.counter(d.tableEvicted, t.Evicted)
+	e.gauge(d.defensePressure, b2f(t.Pressure))
+	e.gauge(d.defenseOn, b2f(t.DropEntry), "drop_entry")
+	e.gauge(d.defenseOn, b2f(t.DropRate > 0), "drop_packet")
+	e.gauge(d.defenseOn, b2f(t.SecureTCP), "secure_tcp")
+	e.gauge(d.defenseDropRate, float64(t.DropRate))
 }
 
 func (c *collector) collectPorts(e emitter, ports []control.Port) {

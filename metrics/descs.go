@@ -82,6 +82,7 @@ type descs struct {
 	sync        [9]*prometheus.Desc // in syncCounters' order
 
 	tableEntries, tableTemplates, tableCapacity, tableInserted, tableExpired, tableRefused *prometheus.Desc
+	tableEvicted, defensePressure, defenseOn, defenseDropRate                              *prometheus.Desc
 
 	drops *prometheus.Desc
 
@@ -175,6 +176,10 @@ func newDescs() *descs {
 	d.tableInserted = desc("uvs_connection_table_insertions_total", "Entries inserted in the connection table (connections and templates).")
 	d.tableExpired = desc("uvs_connection_table_expirations_total", "Entries removed from the connection table by their timeout.")
 	d.tableRefused = desc("uvs_connection_table_full_refusals_total", "Insertions refused because the connection table was full.")
+	d.tableEvicted = desc("uvs_connection_table_evictions_total", "Half-open entries evicted by the drop_entry defense.")
+	d.defensePressure = desc("uvs_defense_pressure", "1 while fewer connection-table entries are free than [ipvs] amemthresh.")
+	d.defenseOn = desc("uvs_defense_active", "1 while a flood defense is on (IPVS's drop_entry, drop_packet, secure_tcp).", "defense")
+	d.defenseDropRate = desc("uvs_defense_drop_packet_rate", "drop_packet drops one new-connection packet in this many (0: off).")
 
 	d.drops = desc("uvs_dropped_packets_total", "Frames dropped, by reason (icmp_suppressed counts ICMP errors not sent instead).", "reason")
 
