@@ -58,6 +58,7 @@ func Export(c *Config) []byte {
 	w.metrics(&c.Metrics)
 	w.alerts(&c.Alerts)
 	w.management(&c.Management)
+	w.run(&c.Run)
 	return w.b.Bytes()
 }
 
