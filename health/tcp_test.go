@@ -20,7 +20,13 @@ func TestTCPCheck(t *testing.T) {
 			if err != nil {
 				return
 			}
-			seen <- c.RemoteAddr().String()
+			// A connection accepted while the rig is torn down has no remote address.
+			if a := c.RemoteAddr(); a != nil {
+				select {
+				case seen <- a.String():
+				default:
+				}
+			}
 			c.Close()
 		}
 	}()
