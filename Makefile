@@ -17,6 +17,11 @@ IMAGE_APT_PKGS ?= systemd-boot-efi binutils mtools
 # `make fuzz` runs each target for a duration (FUZZTIME=5m); a bare deadline error there is
 # that bug, a real finding writes testdata/fuzz/<target>/<file> and says so.
 FUZZTIME ?= 300000x
+# The targets whose one execution is a whole run of something get fewer, to stay within ~15 s
+# each too: an HTTP request to a real appliance (control) a third; an importer converting a
+# whole file and rendering its TOML (conf/convert: keepalived.conf seeds are kilobytes) a tenth.
+FUZZTIME_SLOW ?= 100000x
+FUZZTIME_CONVERT ?= 30000x
 FUZZMINTIME ?= 2000x
 
 .PHONY: all build image image-deps demo test deps vet fmt-check unit race fuzz-smoke fuzz bench bench-quick clean
@@ -78,9 +83,12 @@ fuzz-smoke:
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) ./packet/ || exit 1; done
 	@for p in ./lb/sched/ ./nat/ ./tunnel/ ./conf/ ./vrrp/ ./connsync/; do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$p || exit 1; done; done
+	@for pn in ./adm/:$(FUZZTIME) ./health/:$(FUZZTIME) ./conf/convert/:$(FUZZTIME_CONVERT) ./control/:$(FUZZTIME_SLOW); do \
+		p=$${pn%%:*}; n=$${pn#*:}; for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $$n -fuzzminimizetime $(FUZZMINTIME) $$p || exit 1; done; done
 
 fuzz:
-	$(MAKE) fuzz-smoke FUZZTIME=5m
+	$(MAKE) fuzz-smoke FUZZTIME=5m FUZZTIME_SLOW=5m FUZZTIME_CONVERT=5m
 
 # Go benchmarks of the hot path (ns/packet, allocations, B/conn; BENCHTIME to lengthen), then
 # the side-by-side run on network namespaces, as root: uvs vs nftables DNAT vs HAProxy, a

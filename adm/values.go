@@ -99,6 +99,9 @@ func parseAddrPort(ctx context.Context, s, proto string) (a netip.Addr, port uin
 	return a, port, hasPort, true
 }
 
+// resolver looks host and service names up (tests replace it with one that has no network).
+var resolver = net.DefaultResolver
+
 // resolveHost parses an address literal or resolves a host name to IPv4.
 func resolveHost(ctx context.Context, host string) (netip.Addr, bool) {
 	if host == "" {
@@ -110,7 +113,7 @@ func resolveHost(ctx context.Context, host string) (netip.Addr, bool) {
 	if strings.Contains(host, ":") {
 		return netip.Addr{}, false
 	}
-	as, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
+	as, err := resolver.LookupNetIP(ctx, "ip4", host)
 	if err != nil || len(as) == 0 {
 		return netip.Addr{}, false
 	}
@@ -125,7 +128,7 @@ func resolvePort(ctx context.Context, s, proto string) (uint16, bool) {
 	if s == "" || allDigits(s) {
 		return 0, false
 	}
-	n, err := net.DefaultResolver.LookupPort(ctx, strings.ToLower(proto), s)
+	n, err := resolver.LookupPort(ctx, strings.ToLower(proto), s)
 	if err != nil || n < 0 || n > 65535 {
 		return 0, false
 	}

@@ -43,6 +43,8 @@ type Config struct {
 	// Management is [management]: the NIC the VM image's /init leaves to the kernel, with
 	// its addresses, for the control API and metrics listeners.
 	Management Management
+	// Run is [run]: the user uvs runs as after opening its ports, and script security.
+	Run Run
 }
 
 // Interface is one [[interface]]: a port and the appliance's own addresses on it.
@@ -164,6 +166,7 @@ func (p *parser) config(t *table) *Config {
 		p.iface(c, it)
 	}
 	p.checkGateways(c)
+	p.run(c, t)
 	p.alerts(c, t) // before the services and instances, whose smtp_alert defaults it holds
 	if mt, ok := t.Sub("management"); ok {
 		p.management(c, mt)

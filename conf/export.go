@@ -59,6 +59,7 @@ func Export(c *Config) []byte {
 	w.metrics(&c.Metrics)
 	w.alerts(&c.Alerts)
 	w.management(&c.Management)
+	w.run(&c.Run)
 	return w.b.Bytes()
 }
 

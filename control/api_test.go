@@ -54,7 +54,7 @@ lb_algo = "rr"
 
 // newAppliance starts an appliance of text on in-memory links (nobody at their far ends:
 // the API's tests need its state, not traffic).
-func newAppliance(t *testing.T, text string) *appliance.Appliance {
+func newAppliance(t testing.TB, text string) *appliance.Appliance {
 	t.Helper()
 	cfg, err := conf.Parse("test.toml", []byte(text))
 	if err != nil {

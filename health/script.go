@@ -85,9 +85,14 @@ func (s Script) Run(ctx context.Context, extra ...string) (exitCode int, err err
 	if err := ctx.Err(); err != nil {
 		return -1, fmt.Errorf("%s: not run: %w", args[0], err)
 	}
+	if currentPolicy().Secure {
+		if err := CheckScriptSecurity(args[0]); err != nil {
+			return -1, fmt.Errorf("not run: %w", err)
+		}
+	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
-	if err := cmd.Start(); err != nil {
+	if err := startScript(cmd); err != nil {
 		return -1, err
 	}
 	pgid := cmd.Process.Pid

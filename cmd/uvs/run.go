@@ -148,6 +148,9 @@ func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string)
 	if err == nil {
 		web, err = serveMetrics(cfg.Metrics, api, log)
 	}
+	if err == nil {
+		err = dropPrivileges(cfg.Run, controlSocket(cfg.Control, r.socket), log) // privs.go
+	}
 	if err != nil {
 		log.Error().Err(err).Msg("cannot serve the control API")
 		code = 1

@@ -405,7 +405,7 @@ func (m *model) render(ns *notes) *Result {
 	}
 
 	var out strings.Builder
-	fmt.Fprintf(&out, "# uvs configuration converted from %s by `uvs conf import`.\n", m.source)
+	fmt.Fprintf(&out, "# uvs configuration converted from %s by `uvs conf import`.\n", commentText(m.source))
 	if strings.Contains(body.String(), "FILL IN") {
 		out.WriteString("#\n# FILL IN marks what the source does not say (this router's own addresses, prefix\n")
 		out.WriteString("# lengths, firewall-mark rules): the values there keep the file valid; check each.\n")
@@ -414,7 +414,7 @@ func (m *model) render(ns *notes) *Result {
 	if len(list) > 0 {
 		fmt.Fprintf(&out, "#\n# Not converted (%d):\n", len(list))
 		for _, n := range list {
-			out.WriteString("#   " + n.String() + "\n")
+			out.WriteString("#   " + commentText(n.String()) + "\n")
 		}
 	}
 	out.WriteByte('\n')

@@ -112,7 +112,7 @@ func (t *table) write(b *strings.Builder) {
 				b.WriteString(line)
 			} else {
 				pad := max(width-utf8.RuneCountInString(line), 0)
-				b.WriteString(line + strings.Repeat(" ", pad) + "  # " + k.comment)
+				b.WriteString(line + strings.Repeat(" ", pad) + "  # " + commentText(k.comment))
 			}
 		} else {
 			b.WriteString(line)
@@ -129,7 +129,35 @@ func commentLine(c string) string {
 	if c == "" {
 		return "#\n"
 	}
-	return "# " + c + "\n"
+	return "# " + commentText(c) + "\n"
+}
+
+// commentText makes text from the source safe in a TOML comment: TOML forbids control
+// characters (but tab) and invalid UTF-8 there, and a line break would end the comment and
+// let the rest be read as TOML. They are written as Go escapes (\x1e, \n, \ufffd).
+func commentText(c string) string {
+	if !strings.ContainsFunc(c, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f || r == utf8.RuneError }) {
+		return c
+	}
+	var b strings.Builder
+	for i, r := range c {
+		switch {
+		case r == utf8.RuneError && invalidAt(c, i):
+			fmt.Fprintf(&b, `\x%02x`, c[i])
+		case r < 0x20 && r != '\t' || r == 0x7f:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// invalidAt reports whether s holds a byte that is not UTF-8 at i (rather than a U+FFFD).
+func invalidAt(s string, i int) bool {
+	_, size := utf8.DecodeRuneInString(s[i:])
+	return size == 1
 }
 
 // The value encoders.
@@ -166,7 +194,7 @@ func vArrLines(vs []value, comments []string) value {
 	for i, v := range vs {
 		b.WriteString("  " + string(v) + ",")
 		if i < len(comments) && comments[i] != "" {
-			b.WriteString(" # " + comments[i])
+			b.WriteString(" # " + commentText(comments[i]))
 		}
 		b.WriteByte('\n')
 	}
