@@ -121,10 +121,10 @@ func (r *reader) repeat(t *table, flap bool) *Repeat {
 		if flap {
 			what = "how many times it goes down and comes back"
 		}
-		t.Errorf("count", "is required with interval: %s", what)
+		t.Errorf("count", "is required: %s", what)
 	}
 	if !okInterval && !t.Has("interval") {
-		t.Errorf("interval", "is required with count: how long from one to the next, like \"1s\"")
+		t.Errorf("interval", "is required: how long from one to the next, like \"1s\"")
 	}
 	if !okCount || !okInterval {
 		return nil
