@@ -56,6 +56,9 @@ type Options struct {
 	Config *conf.Config
 	Log    zerolog.Logger
 	Clock  lb.Clock // nil: the system clock
+	// VRRPClock is the time the VRRP routers run on; nil: the system clock. Labs move it
+	// (a clock jump) with Clock.
+	VRRPClock vrrp.Clock
 	// Ports supplies ports by interface name: every "memory" interface must be here (labs,
 	// tests); an afpacket or tap interface found here is used as given instead of opened.
 	Ports map[string]port.Port
@@ -164,7 +167,7 @@ func New(o Options) (a *Appliance, err error) {
 		return nil, fmt.Errorf("appliance: %w", err)
 	}
 	a = &Appliance{log: o.Log, engine: engine, host: host, dp: dp, health: chk, cfg: cfg, vips: map[netip.Addr]bool{}, events: events}
-	if a.vrrp, err = newVRRP(o.Log, host, cfg); err != nil {
+	if a.vrrp, err = newVRRP(o.Log, host, cfg, o.VRRPClock); err != nil {
 		dp.Close()
 		opened = nil
 		return nil, fmt.Errorf("appliance: %w", err)

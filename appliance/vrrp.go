@@ -133,13 +133,13 @@ func (c *vrrpConn) Send(a *vrrp.Advert) error {
 }
 
 // newVRRP builds the instances of cfg. It starts nothing.
-func newVRRP(log zerolog.Logger, host *netstack.Host, cfg *conf.Config) (*vrrpRun, error) {
+func newVRRP(log zerolog.Logger, host *netstack.Host, cfg *conf.Config, clock vrrp.Clock) (*vrrpRun, error) {
 	v := &vrrpRun{log: log, host: host, cfg: cfg, nics: map[string]int{}, byKey: map[vrrpKey]*vrrpInst{},
 		groups: map[*vrrp.Group]*conf.VRRPSyncGroup{}, inbox: make(chan vrrpInput, vrrpQueue), groupStopped: map[string]bool{}}
 	for i, ifc := range cfg.Interfaces {
 		v.nics[ifc.Name] = i
 	}
-	v.driver = vrrp.NewDriver(vrrp.DriverConfig{OnTransition: v.onTransition, OnSendError: func(r *vrrp.Router, err error) {
+	v.driver = vrrp.NewDriver(vrrp.DriverConfig{Clock: clock, OnTransition: v.onTransition, OnSendError: func(r *vrrp.Router, err error) {
 		v.log.Debug().Err(err).Str("instance", r.Config().Name).Msg("VRRP advert not sent")
 	}})
 	members := map[string]*vrrp.Router{}

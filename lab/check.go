@@ -19,6 +19,7 @@ func (r *reader) check(t *Topology) {
 	r.checkLinks(t)
 	r.checkAddresses(t)
 	r.checkEvents(t)
+	r.checkFaultEvents(t)
 	r.checkExpectations(t)
 	r.checkRequires(t)
 }

@@ -75,6 +75,7 @@ func (r *reader) checkVRRPBounds(t *Topology, x *Expectation) {
 	}) {
 		r.Errorf(x.key+".takeover_within", "no event fails an appliance that runs %s (a kill, a link_down or a partition): takeover_within counts from one", x.VRRP)
 	}
+	r.checkFaultBounds(t, x)
 }
 
 // vrrpStates returns the state of an instance on each appliance just before at: its state at
@@ -151,4 +152,5 @@ func judgeVRRP(t *Topology, rep *Report, x *Expectation, res func(bound, subject
 		}
 		res("master", x.VRRP, "MASTER at the end", got, x.Master, len(masters) == 1 && masters[0] == x.Master)
 	}
+	judgeFault(t, rep, x, res)
 }

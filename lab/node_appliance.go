@@ -27,6 +27,7 @@ type applianceNode struct {
 	macs  map[string]net.HardwareAddr
 
 	cfg    *conf.Config
+	clock  *labClock            // its clock, which clock_jump moves
 	a      *appliance.Appliance // nil while killed; changed under mu, by the timeline only
 	killed time.Time            // when a was last killed, under mu
 	past   applianceCounters    // what killed incarnations counted
@@ -95,7 +96,7 @@ func (s *SyncReport) add(o SyncReport) {
 }
 
 func newApplianceNode(n *Node, log zerolog.Logger, jacks map[string]*jack, macs map[string]net.HardwareAddr) *applianceNode {
-	return &applianceNode{n: n, log: log.With().Str("node", n.Name).Logger(), jacks: jacks, macs: macs, cfg: n.Config}
+	return &applianceNode{n: n, log: log.With().Str("node", n.Name).Logger(), jacks: jacks, macs: macs, cfg: n.Config, clock: &labClock{}}
 }
 
 // boot builds and starts a new incarnation.
@@ -106,7 +107,8 @@ func (an *applianceNode) boot(ctx context.Context) error {
 			ports[ifc.Name] = j.connect(port.MemConfig{Name: ifc.Name, MAC: an.macs[ifc.Name], MTU: ifc.MTU})
 		}
 	}
-	a, err := appliance.New(appliance.Options{Config: an.cfg, Log: an.log, Ports: ports})
+	a, err := appliance.New(appliance.Options{Config: an.cfg, Log: an.log, Ports: ports,
+		Clock: an.clock, VRRPClock: an.clock.vrrp()})
 	if err != nil {
 		for _, p := range ports {
 			p.Close()

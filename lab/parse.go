@@ -153,7 +153,7 @@ func (r *reader) topology(t *table) *Topology {
 	}
 	for _, et := range t.Subs("events") {
 		if e := r.event(et, topo.Duration); e != nil {
-			topo.Events = append(topo.Events, e)
+			topo.Events = append(topo.Events, r.expand(e, topo.Duration)...)
 		}
 	}
 	for _, xt := range t.Subs("expect") {
@@ -164,6 +164,7 @@ func (r *reader) topology(t *table) *Topology {
 	t.Done()
 	// The timeline runs in time order; events at the same time in file order.
 	slices.SortStableFunc(topo.Events, func(a, b *Event) int { return cmp.Compare(a.At, b.At) })
+	resolveRepeats(topo)
 	r.check(topo)
 	return topo
 }

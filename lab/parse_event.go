@@ -26,7 +26,7 @@ var actionKeys = map[Action][]string{
 }
 
 // actionNames lists the actions for messages, in a fixed order.
-const actionNames = "link_down, link_up, partition, heal, kill, restart, service_stop, service_start, service_fail, service_recover, impair, reload or weight"
+const actionNames = "link_down, link_up, partition, heal, kill, restart, service_stop, service_start, service_fail, service_recover, impair, reload, weight, flap or clock_jump"
 
 // event reads one [[events]] entry. Whether what it names exists is checked with the rest of
 // the topology (check.go).
@@ -85,9 +85,8 @@ func (r *reader) event(t *table, duration time.Duration) *Event {
 			e.Config = r.inlineConfig(t.Key("config"), inline)
 		case hasPath:
 			e.Config, e.ConfigFile = r.configFile(t.Key("config_file"), path)
-		case !t.Has("config") && !t.Has("config_file"):
-			t.Errorf("config", "a reload needs the new configuration: config (inline TOML) or config_file (a path)")
 		}
+		// Neither: the configuration in force is applied again (resolveRepeats).
 	case ActWeight:
 		if s := r.required(t, "server", "the real server, as its configuration writes it (\"192.168.1.21:8080\")"); s != "" {
 			e.Server = r.serverAddr(t.Key("server"), s)
@@ -101,6 +100,7 @@ func (r *reader) event(t *table, duration time.Duration) *Event {
 			e.Virtual = v
 		}
 	}
+	r.faultEvent(t, e)
 	t.Done()
 	return e
 }

@@ -100,6 +100,7 @@ func (r *reader) expectation(t *table) *Expectation {
 	if applies["share"] {
 		x.Share, x.HasShare = r.share(t)
 	}
+	r.faultBounds(t, x, applies)
 	t.Done()
 	return x
 }

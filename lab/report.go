@@ -227,6 +227,11 @@ type EventReport struct {
 	// Error says why the event did not take effect ("" when it did): a reload the
 	// appliance refused, a node that would not restart.
 	Error string `json:"error,omitempty"`
+	// Repeat names the repeated event (a flap, reloads with a count) this one is the Nth of
+	// N of.
+	Repeat string `json:"repeat,omitempty"`
+	Nth    int    `json:"nth,omitempty"`
+	N      int    `json:"n,omitempty"`
 }
 
 // SeriesPoint is one bucket of the run: answered requests by server, and errors.

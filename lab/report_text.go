@@ -60,7 +60,14 @@ func (r *Report) Text() string {
 	if len(r.Events) > 0 {
 		section(&b, "AT\tEVENT\t", func(w *tabwriter.Writer) {
 			for _, e := range r.Events {
+				// Of a repeated event, the first and the last, and any that failed.
+				if e.N > 0 && e.Nth != 1 && e.Nth != e.N && e.Error == "" {
+					continue
+				}
 				line := fmt.Sprintf("%v\t%s %s", e.At, e.Action, e.Subject)
+				if e.N > 0 {
+					line += fmt.Sprintf(" (%d of %d: %s)", e.Nth, e.N, e.Repeat)
+				}
 				if e.Error != "" {
 					line += ": FAILED: " + e.Error
 				}

@@ -26,6 +26,9 @@ func (r *runner) timeline(ctx, runCtx context.Context, start time.Time) {
 			}
 		}
 		rep := EventReport{At: e.At, Action: e.Action, Subject: subject(e)}
+		if e.Repeat != nil {
+			rep.Repeat, rep.Nth, rep.N = e.Repeat.Of, e.Repeat.Nth, e.Repeat.N
+		}
 		if err := r.apply(ctx, e); err != nil {
 			rep.Error = err.Error()
 			r.log.Warn().Err(err).Str("event", rep.Subject).Msg(string(e.Action))
@@ -88,6 +91,8 @@ func (r *runner) apply(ctx context.Context, e *Event) error {
 		an := r.appliances[e.Node]
 		next, _ := withWeight(an.cfg, e.Server, e.Virtual, e.Weight)
 		return an.reload(next)
+	case ActClockJump:
+		r.appliances[e.Node].clock.jump(e.By)
 	default:
 		return fmt.Errorf("unknown action %q", e.Action)
 	}
@@ -133,6 +138,8 @@ func subject(e *Event) string {
 		return strings.Join(gs, " | ") + " | the rest"
 	case ActHeal:
 		return "every link"
+	case ActClockJump:
+		return clockJumpSubject(e)
 	case ActServiceStop, ActServiceStart, ActServiceFail, ActServiceRecover:
 		return e.Node + "/" + e.Service
 	case ActReload:

@@ -224,6 +224,12 @@ type Event struct {
 	Virtual string         // weight: only in this virtual server ("" = every one it is in)
 	Weight  int32
 
+	By time.Duration // clock_jump: how far the appliance's clock jumps (negative: back)
+
+	// Repeat is set on each event a repeated one (a flap, a reload or weight with a count)
+	// was expanded into: see parse_fault.go.
+	Repeat *Repeat
+
 	key string
 }
 
@@ -261,6 +267,10 @@ type Expectation struct {
 	TakeoverWithin time.Duration
 	HasTakeover    bool
 	Master         string
+	// SplitAfterHeal bounds how long two appliances or more stayed MASTER of a VRRP
+	// instance at once after each heal of the network (expect_fault.go).
+	SplitAfterHeal time.Duration
+	HasSplit       bool
 
 	key string
 }
