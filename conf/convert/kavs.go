@@ -293,16 +293,8 @@ func (c *kaConv) vsBody(n *kaNode) *vsBody {
 				b.sorry.method = m
 				b.sorry.t.set("lb_kind", vStr(m))
 			}
-		case "delay_loop", "connect_timeout":
-			if us, ok := c.timerArg(k, 1, 0); ok {
-				t.set(key, vMicros(us))
-			}
-		case "delay_before_retry", "warmup":
-			if us, ok := c.timerArg(k, 0, 0); ok {
-				t.set(key, vMicros(us))
-			}
-		case "retry":
-			c.retry(k, t)
+		case "delay_loop", "connect_timeout", "delay_before_retry", "warmup", "retry":
+			c.timing(k, key, t)
 		case "smtp_alert":
 			c.smtpAlert(k, t)
 		case "real_server":
@@ -414,6 +406,23 @@ func (c *kaConv) method(k *kaNode, t *table) (string, bool) {
 	return m, true
 }
 
+// timing converts a checker timing key that a virtual server, a real server and a checker
+// share: delay_loop and connect_timeout (at least 1 µs), delay_before_retry and warmup, retry.
+func (c *kaConv) timing(k *kaNode, key string, t *table) {
+	switch key {
+	case "delay_loop", "connect_timeout":
+		if us, ok := c.timerArg(k, 1, 0); ok {
+			t.set(key, vMicros(us))
+		}
+	case "delay_before_retry", "warmup":
+		if us, ok := c.timerArg(k, 0, 0); ok {
+			t.set(key, vMicros(us))
+		}
+	case "retry":
+		c.retry(k, t)
+	}
+}
+
 func (c *kaConv) retry(k *kaNode, t *table) {
 	v, err := strconv.ParseInt(k.arg(0), 10, 64)
 	switch {
@@ -474,16 +483,8 @@ func (c *kaConv) server(n *kaNode, name string, real bool) *kaServer {
 			if s, ok := c.script(k); ok {
 				t.set(key, vStr(s))
 			}
-		case "delay_loop", "connect_timeout":
-			if us, ok := c.timerArg(k, 1, 0); ok {
-				t.set(key, vMicros(us))
-			}
-		case "delay_before_retry", "warmup":
-			if us, ok := c.timerArg(k, 0, 0); ok {
-				t.set(key, vMicros(us))
-			}
-		case "retry":
-			c.retry(k, t)
+		case "delay_loop", "connect_timeout", "delay_before_retry", "warmup", "retry":
+			c.timing(k, key, t)
 		case "virtualhost":
 			t.set(key, vStr(k.arg(0)))
 		case "smtp_alert":
