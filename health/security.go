@@ -38,7 +38,8 @@ func currentPolicy() ScriptPolicy {
 
 // CheckScriptSecurity applies keepalived's script-security rule to program (a path, or a
 // name looked up in $PATH as exec does): the file and every directory above it must be owned
-// by root, and none may be writable by a group other than root's or by everyone, except a
+// by root or by the user uvs runs as (who could run anything anyway: an unprivileged uvs
+// trusts its own files as a root one trusts root's), and none may be writable by a group other than root's or by everyone, except a
 // directory with the sticky bit (/tmp), whose entries only their owners can replace. A
 // script that fails it could be rewritten by someone other than root, and would then run
 // with uvs's (or its configured user's) rights.
@@ -78,8 +79,8 @@ func CheckScriptSecurity(program string) error {
 		regular := mode&syscall.S_IFMT == syscall.S_IFREG
 		sticky := mode&syscall.S_ISVTX != 0
 		switch {
-		case st.Uid != 0:
-			return fmt.Errorf("insecure script %s: %s is owned by uid %d, not root", program, cur, st.Uid)
+		case st.Uid != 0 && st.Uid != uint32(os.Geteuid()):
+			return fmt.Errorf("insecure script %s: %s is owned by uid %d, not root (or uvs's user)", program, cur, st.Uid)
 		case (regular || !sticky) && st.Gid != 0 && mode&syscall.S_IWGRP != 0:
 			return fmt.Errorf("insecure script %s: %s is writable by group %d", program, cur, st.Gid)
 		case (regular || !sticky) && mode&syscall.S_IWOTH != 0:
