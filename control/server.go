@@ -39,10 +39,9 @@ type API struct {
 	base  baseline
 	token string // the bearer token of authenticated listeners
 
-	wg    sync.WaitGroup
-	srvs  []*http.Server
-	lnMu  sync.Mutex
-	files []string // sockets to remove on Close
+	wg   sync.WaitGroup
+	srvs []*http.Server
+	lnMu sync.Mutex // guards srvs
 }
 
 // NewAPI returns the API of o.Appliance's API.
@@ -78,10 +77,7 @@ func (s *API) ListenUnix(path string) (net.Listener, error) {
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	ln.(*net.UnixListener).SetUnlinkOnClose(true)
-	s.lnMu.Lock()
-	s.files = append(s.files, path)
-	s.lnMu.Unlock()
+	ln.(*net.UnixListener).SetUnlinkOnClose(true) // Close removes the socket
 	return ln, nil
 }
 
@@ -92,8 +88,7 @@ func (s *API) Start(ctx context.Context, ln net.Listener, auth bool) {
 	if auth {
 		h = s.requireToken(h)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx },
-		ErrorLog: nil}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	s.lnMu.Lock()
 	s.srvs = append(s.srvs, srv)
 	s.lnMu.Unlock()
