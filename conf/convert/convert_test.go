@@ -146,9 +146,14 @@ func parseConverted(t *testing.T, name string, toml []byte) *conf.Config {
 	return cfg
 }
 
-// runAppliance builds an appliance from cfg on memory ports, starts it and closes it.
+// runAppliance builds an appliance from cfg on memory ports, starts it and closes it. A
+// notify FIFO moves into a temporary directory: the test must not create files in /run (nor
+// fail where it may not).
 func runAppliance(t *testing.T, cfg *conf.Config) {
 	t.Helper()
+	if cfg.VRRP.NotifyFIFO != "" {
+		cfg.VRRP.NotifyFIFO = filepath.Join(t.TempDir(), filepath.Base(cfg.VRRP.NotifyFIFO))
+	}
 	ports := map[string]port.Port{}
 	var peers []port.Port
 	for i, ifc := range cfg.Interfaces {
