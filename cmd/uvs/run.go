@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -111,6 +112,11 @@ func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string)
 		}
 		if next.Log != cfg.Log {
 			log = r.newLog(next.Log)
+		}
+		// The listeners and the user are set up once, at start: say so rather than let a
+		// changed file look applied.
+		if next.Control != cfg.Control || next.Metrics != cfg.Metrics || !reflect.DeepEqual(next.Run, cfg.Run) {
+			log.Warn().Msg("reload: [control], [metrics] and [run] changes take effect at the next start")
 		}
 		cfg = next
 		running.Store(next)
