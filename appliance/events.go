@@ -22,6 +22,11 @@ type Event struct {
 	// RELOADED (config).
 	State   string
 	Message string // the log line's words, keepalived's
+	// Quorum, Hysteresis and Weight are a "quorum" event's numbers: the service's quorum and
+	// hysteresis, and its alive servers' total weight. Starting marks the state a service
+	// starts in rather than a change.
+	Quorum, Hysteresis, Weight int64
+	Starting                   bool
 }
 
 // eventCapacity is how many recent events the appliance keeps.

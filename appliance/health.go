@@ -472,7 +472,8 @@ func (c *checking) quorumChanged(q *quorumState, up bool, alive int64) {
 		c.counts.QuorumGained++
 		msg := fmt.Sprintf("Gained quorum %d+%d=%d <= %d for VS %s", quorum, hyst, quorum+hyst, alive, sk)
 		c.log.Info().Str("vs", sk).Int64("alive", alive).Msg(msg)
-		c.events.add(Event{Kind: "quorum", Subject: sk, VirtualServer: sk, State: "UP", Message: msg})
+		c.events.add(Event{Kind: "quorum", Subject: sk, VirtualServer: sk, State: "UP", Message: msg,
+			Quorum: quorum, Hysteresis: hyst, Weight: alive})
 		if q.sorry != "" {
 			verb := "Removing"
 			if q.sh.SorryInhibit {
@@ -486,7 +487,8 @@ func (c *checking) quorumChanged(q *quorumState, up bool, alive int64) {
 	c.counts.QuorumLost++
 	msg := fmt.Sprintf("Lost quorum %d-%d=%d > %d for VS %s", quorum, hyst, quorum-hyst, alive, sk)
 	c.log.Warn().Str("vs", sk).Int64("alive", alive).Msg(msg)
-	c.events.add(Event{Kind: "quorum", Subject: sk, VirtualServer: sk, State: "DOWN", Message: msg})
+	c.events.add(Event{Kind: "quorum", Subject: sk, VirtualServer: sk, State: "DOWN", Message: msg,
+		Quorum: quorum, Hysteresis: hyst, Weight: alive})
 	c.addSorry(q)
 	c.runScript(q.sh.QuorumDown, "quorum_down", notifyTimeout)
 }
@@ -496,7 +498,10 @@ func (c *checking) quorumChanged(q *quorumState, up bool, alive int64) {
 func (c *checking) quorumStartsDown(q *quorumState, alive int64) {
 	quorum, hyst := max(q.q.Quorum, 1), q.q.Hysteresis
 	sk := serviceKey(q.svc)
-	c.log.Warn().Str("vs", sk).Int64("alive", alive).Msgf("Starting with quorum down %d+%d=%d > %d for VS %s", quorum, hyst, quorum+hyst, alive, sk)
+	msg := fmt.Sprintf("Starting with quorum down %d+%d=%d > %d for VS %s", quorum, hyst, quorum+hyst, alive, sk)
+	c.log.Warn().Str("vs", sk).Int64("alive", alive).Msg(msg)
+	c.events.add(Event{Kind: "quorum", Subject: sk, VirtualServer: sk, State: "DOWN", Message: msg,
+		Quorum: quorum, Hysteresis: hyst, Weight: alive, Starting: true})
 	c.addSorry(q)
 	c.runScript(q.sh.QuorumDown, "quorum_down", notifyTimeout)
 }

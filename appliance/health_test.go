@@ -709,6 +709,17 @@ func TestHealthQuorumStartsDown(t *testing.T) {
 	if hc, _ := l.a.Health(); hc.QuorumLost != 0 || hc.QuorumGained != 1 {
 		t.Errorf("counters %+v", hc)
 	}
+	// The events carry the numbers the alerts mail: starting down, then gained.
+	var qs []Event
+	for _, ev := range l.a.Events() {
+		if ev.Kind == "quorum" {
+			qs = append(qs, ev)
+		}
+	}
+	if len(qs) != 2 || !qs[0].Starting || qs[0].State != "DOWN" || qs[0].Quorum != 3 || qs[0].Hysteresis != 1 || qs[0].Weight != 0 ||
+		qs[1].Starting || qs[1].State != "UP" || qs[1].VirtualServer != vsName || qs[1].Weight < 4 {
+		t.Errorf("quorum events %+v", qs)
+	}
 }
 
 func TestHealthMiscDynamicSetsTheWeight(t *testing.T) {

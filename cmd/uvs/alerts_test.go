@@ -145,6 +145,8 @@ virtual_ipaddress = ["10.0.0.101"]
 		{Kind: "vrrp", Subject: "VI_2", State: "MASTER"},
 		{Kind: "server", VirtualServer: "[10.0.0.1]:tcp:80", Server: "[192.168.1.20]:tcp:80", State: "DOWN"},
 		{Kind: "server", VirtualServer: "[10.0.0.2]:tcp:80", Server: "[192.168.1.21]:tcp:80", State: "DOWN"},
+		{Kind: "quorum", VirtualServer: "[10.0.0.1]:tcp:80", State: "DOWN", Quorum: 2, Hysteresis: 1, Weight: 1},
+		{Kind: "quorum", VirtualServer: "[10.0.0.2]:tcp:80", State: "DOWN", Quorum: 2, Weight: 0},
 		{Kind: "config", State: "RELOADED"},
 	} {
 		mailEvent(m, cfg, ev)
@@ -155,8 +157,9 @@ virtual_ipaddress = ["10.0.0.101"]
 		t.Fatal(err)
 	}
 	got := sink.got()
-	if len(got) != 2 || !strings.Contains(got[0], "VI_1") || !strings.Contains(got[0], "MASTER") ||
-		!strings.Contains(got[1], "[192.168.1.20]:tcp:80") || !strings.Contains(got[1], "DOWN") || !strings.HasPrefix(got[0], "[LB1]") {
-		t.Errorf("mailed subjects %q, want VI_1's MASTER and 192.168.1.20's DOWN only", got)
+	if len(got) != 3 || !strings.Contains(got[0], "VI_1") || !strings.Contains(got[0], "MASTER") ||
+		!strings.Contains(got[1], "[192.168.1.20]:tcp:80") || !strings.Contains(got[1], "DOWN") || !strings.HasPrefix(got[0], "[LB1]") ||
+		got[2] != "[LB1] Virtualserver [10.0.0.1]:tcp:80 - DOWN" {
+		t.Errorf("mailed subjects %q, want VI_1's MASTER, 192.168.1.20's DOWN and 10.0.0.1:80's quorum DOWN only", got)
 	}
 }

@@ -334,6 +334,13 @@ func mailEvent(m *alert.Mailer, cfg *conf.Config, ev appliance.Event) {
 				m.RealServer(ev.VirtualServer, ev.Server, ev.State == "UP")
 			}
 		}
+	case "quorum":
+		for i := range cfg.Services {
+			if s := &cfg.Services[i]; s.KeepalivedName() == ev.VirtualServer && s.SMTPAlert {
+				m.Quorum(alert.QuorumChange{VirtualServer: ev.VirtualServer, Up: ev.State == "UP", Quorum: ev.Quorum,
+					Hysteresis: ev.Hysteresis, Weight: ev.Weight, Starting: ev.Starting})
+			}
+		}
 	}
 }
 
