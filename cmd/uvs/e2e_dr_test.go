@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,14 +20,7 @@ import (
 // the VIP with a real server's MAC as source. Needs root, iproute2, nginx, curl and tshark
 // (make deps installs them).
 func TestRunDRWithLinuxPeers(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, AF_PACKET); CI runs it as root")
-	}
-	for _, tool := range []string{"ip", "nginx", "curl", "dumpcap", "tshark"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (make deps installs it)", tool)
-		}
-	}
+	needRoot(t, "network namespaces, AF_PACKET", "ip", "nginx", "curl", "dumpcap", "tshark")
 	start := time.Now()
 	const vip = "10.77.3.100"
 	dir := t.TempDir()

@@ -26,14 +26,7 @@ import (
 // and the two servers alternate again. Needs root, iproute2, nginx and curl (make deps
 // installs them).
 func TestRunHealthChecksWithLinuxPeers(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, AF_PACKET); CI runs it as root")
-	}
-	for _, tool := range []string{"ip", "nginx", "curl", "touch"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (make deps installs it)", tool)
-		}
-	}
+	needRoot(t, "network namespaces, AF_PACKET", "ip", "nginx", "curl", "touch")
 	touch, _ := exec.LookPath("touch")
 	start := time.Now()
 	dir := t.TempDir()
@@ -81,17 +74,7 @@ func TestRunHealthChecksWithLinuxPeers(t *testing.T) {
 `, a, touch, dir, i+1, digests[i])
 	}
 	cfgPath := filepath.Join(dir, "uvs.toml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-[[interface]]
-name = "eth0"
-device = "l0"
-addresses = ["10.77.1.254/24"]
-
-[[interface]]
-name = "eth1"
-device = "l1"
-addresses = ["10.77.2.254/24"]
-
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(natInterfaces+`
 [[virtual_server]]
 address = "10.77.1.100:80"
 protocol = "tcp"

@@ -42,6 +42,20 @@ type nsEnv struct {
 	id string
 }
 
+// needRoot skips a privileged end-to-end test, saying why, unless it runs as root (for what
+// it uses root for) and finds every tool on PATH. CI runs as root with make deps' packages.
+func needRoot(t *testing.T, what string, tools ...string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skipf("needs root (%s); CI runs it as root", what)
+	}
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (make deps installs it)", tool)
+		}
+	}
+}
+
 func newNSEnv(t *testing.T) *nsEnv {
 	return &nsEnv{t: t, id: fmt.Sprintf("%d", os.Getpid()%100000)}
 }
@@ -84,6 +98,20 @@ func (e *nsEnv) link(a, an, b, bn string) {
 //
 // The client's default route is 10.77.1.254 and the servers' 10.77.2.254, uvs's addresses.
 // The kernel holds no address on l0 and l1 (uvs takes them whole), and IPv6 is off on them.
+// natInterfaces is the configuration of uvs's two ports in natTopo (l0 toward the client,
+// l1 toward the real servers), with which the tests' configurations begin.
+const natInterfaces = `
+[[interface]]
+name = "eth0"
+device = "l0"
+addresses = ["10.77.1.254/24"]
+
+[[interface]]
+name = "eth1"
+device = "l1"
+addresses = ["10.77.2.254/24"]
+`
+
 type natTopo struct {
 	*nsEnv
 	cli, lb, sw string

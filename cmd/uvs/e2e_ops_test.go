@@ -23,14 +23,7 @@ import (
 // Needs root, iproute2, nginx and curl; the page's part needs chromium-headless-shell (make
 // deps installs them all).
 func TestOperatorSession(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, AF_PACKET); CI runs it as root")
-	}
-	for _, tool := range []string{"ip", "nginx", "curl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (make deps installs it)", tool)
-		}
-	}
+	needRoot(t, "network namespaces, AF_PACKET", "ip", "nginx", "curl")
 	dir := t.TempDir()
 	bin := buildUVS(t, dir)
 	n := newNATTopo(t)
@@ -39,17 +32,7 @@ func TestOperatorSession(t *testing.T) {
 		startNginx(t, dir, r, i+1)
 	}
 	cfgPath := filepath.Join(dir, "uvs.toml")
-	os.WriteFile(cfgPath, []byte(`
-[[interface]]
-name = "eth0"
-device = "l0"
-addresses = ["10.77.1.254/24"]
-
-[[interface]]
-name = "eth1"
-device = "l1"
-addresses = ["10.77.2.254/24"]
-
+	os.WriteFile(cfgPath, []byte(natInterfaces+`
 [[virtual_server]]
 address = "10.77.1.100:80"
 protocol = "tcp"

@@ -18,14 +18,7 @@ import (
 // nobody with no_new_privs. The binary is built without cgo, as the VM image's is, so that
 // no_new_privs reaches every thread (privs.go says why a cgo build cannot). Needs root.
 func TestRunDropsPrivileges(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, AF_PACKET, switching users)")
-	}
-	for _, tool := range []string{"ip", "nginx", "curl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (make deps installs it)", tool)
-		}
-	}
+	needRoot(t, "network namespaces, AF_PACKET, switching users", "ip", "nginx", "curl")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "uvs")
 	build := exec.Command("go", "build", "-o", bin, ".")
@@ -57,17 +50,7 @@ func TestRunDropsPrivileges(t *testing.T) {
 	cfgPath := filepath.Join(pub, "uvs.toml")
 	writeCfg := func(weight2 int) {
 		t.Helper()
-		if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-[[interface]]
-name = "eth0"
-device = "l0"
-addresses = ["10.77.1.254/24"]
-
-[[interface]]
-name = "eth1"
-device = "l1"
-addresses = ["10.77.2.254/24"]
-
+		if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(natInterfaces+`
 [[virtual_server]]
 address = "10.77.1.100:80"
 protocol = "tcp"

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -18,14 +17,7 @@ import (
 // nginx real servers through the VIP, in rr order, and a keep-alive connection survives a
 // SIGHUP reload. Needs root, iproute2, nginx and curl (make deps installs them).
 func TestRunNATWithLinuxPeers(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, AF_PACKET); CI runs it as root")
-	}
-	for _, tool := range []string{"ip", "nginx", "curl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (make deps installs it)", tool)
-		}
-	}
+	needRoot(t, "network namespaces, AF_PACKET", "ip", "nginx", "curl")
 	dir := t.TempDir()
 	bin := buildUVS(t, dir)
 	n := newNATTopo(t)
@@ -34,17 +26,7 @@ func TestRunNATWithLinuxPeers(t *testing.T) {
 	}
 	cfgPath := filepath.Join(dir, "uvs.toml")
 	writeCfg := func(weight2 int) {
-		os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-[[interface]]
-name = "eth0"
-device = "l0"
-addresses = ["10.77.1.254/24"]
-
-[[interface]]
-name = "eth1"
-device = "l1"
-addresses = ["10.77.2.254/24"]
-
+		os.WriteFile(cfgPath, []byte(fmt.Sprintf(natInterfaces+`
 [[virtual_server]]
 address = "10.77.1.100:80"
 protocol = "tcp"

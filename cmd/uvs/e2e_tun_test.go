@@ -22,14 +22,7 @@ import (
 // the requests it decapsulated on its own socket (IPIP for rs1, GUE for rs2) and drops none.
 // Needs root, iproute2, nginx, curl and /dev/net/tun (make deps installs the tools).
 func TestRunTUNWithLinuxPeers(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, AF_PACKET, raw sockets, TUN devices); CI runs it as root")
-	}
-	for _, tool := range []string{"ip", "nginx", "curl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (make deps installs it)", tool)
-		}
-	}
+	needRoot(t, "network namespaces, AF_PACKET, raw sockets, TUN devices", "ip", "nginx", "curl")
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		t.Skipf("needs /dev/net/tun: %v", err)
 	}

@@ -145,17 +145,7 @@ func usernsChild(t *testing.T) {
 
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "uvs.toml")
-	os.WriteFile(cfgPath, []byte(`
-[[interface]]
-name = "eth0"
-device = "l0"
-addresses = ["10.77.1.254/24"]
-
-[[interface]]
-name = "eth1"
-device = "l1"
-addresses = ["10.77.2.254/24"]
-
+	os.WriteFile(cfgPath, []byte(natInterfaces+`
 [[virtual_server]]
 address = "10.77.1.100:80"
 protocol = "tcp"

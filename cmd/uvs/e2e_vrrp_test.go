@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -59,14 +58,7 @@ const (
 // needVRRPPeers skips a test that cannot run here.
 func needVRRPPeers(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, AF_PACKET); CI runs it as root")
-	}
-	for _, tool := range []string{"ip", "bridge", "keepalived", "dumpcap", "tshark"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (make deps installs it)", tool)
-		}
-	}
+	needRoot(t, "network namespaces, AF_PACKET", "ip", "bridge", "keepalived", "dumpcap", "tshark")
 }
 
 func newVRRPLab(t *testing.T, bin string) *vrrpLab {
