@@ -61,13 +61,16 @@ type Table struct {
 	evictFull atomic.Bool
 	sweepNext atomic.Uint64
 	clock     atomic.Int64 // now of the latest Sweep, to resolve Range's expiries
-	refused   atomic.Uint64
 	countPkts bool
 	pktPeriod uint16 // 0: the count saturates at 255
 
-	_     [cacheLine]byte
-	count atomic.Int64 // entries held: Capacity is enforced here, the only shared write
-	_     [cacheLine - 8]byte
+	// The counters every insert writes live on a line of their own: a SYN flood's
+	// inserts and refusals must not take from other cores the line holding the seed,
+	// shards and timeouts that every lookup of an established connection reads.
+	_       [cacheLine]byte
+	count   atomic.Int64  // entries held: Capacity is enforced here
+	refused atomic.Uint64 // Insert calls refused with ErrFull
+	_       [cacheLine - 16]byte
 }
 
 // New returns an empty table. It starts nothing.
