@@ -9,14 +9,18 @@ import (
 // two port loops on two cores never write the same line.
 const counterShards = 8
 
+// counterLine is one worker slot's counters, padded to 128 bytes (adjacent-line prefetch
+// makes two 64-byte lines the unit of false sharing): wherever a Counters starts, two slots'
+// 40 bytes never share a line.
 type counterLine struct {
 	conns, inPkts, outPkts, inBytes, outBytes atomic.Uint64
-	_                                         [24]byte // pad to 64 bytes
+	_                                         [128 - 40]byte
 }
 
 // Counters are the per-service and per-real-server totals IPVS keeps: connections, packets
 // and bytes in each direction. Written by workers without locks, read at any time.
 type Counters struct {
+	_     [128 - 40]byte // nor does the first slot share one with the fields before it
 	lines [counterShards]counterLine
 }
 

@@ -14,6 +14,8 @@ const localPortTries = 32
 // Worker runs the data path for one port loop. It is not safe for concurrent use: give each
 // goroutine its own (they share the Engine).
 type Worker struct {
+	_ [falseSharingPad]byte // workers are allocated one after the other: no shared lines
+
 	e     *Engine
 	slot  int  // counter line
 	owned bool // this worker is the only writer of its counter line
@@ -32,7 +34,13 @@ type Worker struct {
 	syncThr uint8 // SyncOptions.Threshold
 
 	dropCount int32 // drop_packet's countdown (todrop)
+
+	_ [falseSharingPad]byte
 }
+
+// falseSharingPad is two 64-byte lines: adjacent-line prefetch makes 128 bytes the unit of
+// false sharing between cores.
+const falseSharingPad = 128
 
 // WorkerStats is a snapshot of one worker's verdict counts.
 type WorkerStats struct {
