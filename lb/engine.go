@@ -163,10 +163,10 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 		expireQuiet: cfg.ExpireQuiescentTemplate,
 		reuseMode:   cfg.ConnReuseMode,
 		sloppyTCP:   cfg.SloppyTCP,
-		vips:        make(map[vipKey]*vipEntry),
 		marked:      make(map[markKey]*Service),
 		version:     version,
 	}
+	vips := make(map[vipKey]*vipEntry)
 	type pending struct {
 		d      *Dest
 		weight int32
@@ -236,10 +236,10 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 			t.marked[markKey{sc.Mark, sk.family}] = s
 		} else {
 			vk := vipKey{sk.family, sk.addr}
-			v := t.vips[vk]
+			v := vips[vk]
 			if v == nil {
 				v = &vipEntry{}
-				t.vips[vk] = v
+				vips[vk] = v
 			}
 			v.services = append(v.services, s)
 		}
@@ -291,6 +291,7 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 		u.d.seen = version
 		u.d.goneSince = 0
 	}
+	t.vipIdx = newVIPIndex(vips)
 	t.dests = make([]destSlot, len(e.dests))
 	for id, d := range e.dests {
 		if d == nil {

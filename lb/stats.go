@@ -29,22 +29,74 @@ type Stats struct {
 	Conns, InPkts, OutPkts, InBytes, OutBytes uint64
 }
 
-// packet counts one packet. A worker that owns its line (the first counterShards workers)
-// is its only writer and needs no locked instruction: a load and a store, each atomic so
-// readers never see torn values. Later workers share lines and add atomically.
-func (c *Counters) packet(slot int, owned bool, dir Dir, bytes int) {
+// add adds packets and bytes in each direction to the worker slot's line. A worker that
+// owns its line (the first counterShards workers) is its only writer and needs no read-modify-
+// write: a load and a store, each atomic so readers never see torn values. Later workers
+// share lines and add atomically. Either way each store is a locked instruction on amd64,
+// so workers call this once per batch and counter (see pendingCounts), not per packet.
+func (c *Counters) add(slot int, owned bool, inPkts, inBytes, outPkts, outBytes uint64) {
 	l := &c.lines[slot&(counterShards-1)]
-	pkts, byts := &l.inPkts, &l.inBytes
-	if dir != DirIn {
-		pkts, byts = &l.outPkts, &l.outBytes
+	for _, f := range [...]struct {
+		ctr *atomic.Uint64
+		n   uint64
+	}{{&l.inPkts, inPkts}, {&l.inBytes, inBytes}, {&l.outPkts, outPkts}, {&l.outBytes, outBytes}} {
+		switch {
+		case f.n == 0:
+		case owned:
+			f.ctr.Store(f.ctr.Load() + f.n)
+		default:
+			f.ctr.Add(f.n)
+		}
 	}
-	if owned {
-		pkts.Store(pkts.Load() + 1)
-		byts.Store(byts.Load() + uint64(bytes))
-		return
+}
+
+// pendingCounts gathers a batch's packet counts per Counters, so that a batch of 64 packets
+// of a few services costs a few counter writes instead of four atomic stores a packet.
+type pendingCounts struct {
+	n     int
+	items [8]pendingCount
+}
+
+type pendingCount struct {
+	c                                  *Counters
+	inPkts, inBytes, outPkts, outBytes uint64
+}
+
+// packet counts one packet for c, writing out the batch's counts first when c is a ninth
+// distinct Counters.
+func (p *pendingCounts) packet(c *Counters, dir Dir, bytes int, slot int, owned bool) {
+	var it *pendingCount
+	for i := range p.n {
+		if p.items[i].c == c {
+			it = &p.items[i]
+			break
+		}
 	}
-	pkts.Add(1)
-	byts.Add(uint64(bytes))
+	if it == nil {
+		if p.n == len(p.items) {
+			p.flush(slot, owned)
+		}
+		it = &p.items[p.n]
+		*it = pendingCount{c: c}
+		p.n++
+	}
+	if dir == DirIn {
+		it.inPkts++
+		it.inBytes += uint64(bytes)
+	} else {
+		it.outPkts++
+		it.outBytes += uint64(bytes)
+	}
+}
+
+// flush writes the gathered counts out.
+func (p *pendingCounts) flush(slot int, owned bool) {
+	for i := range p.n {
+		it := &p.items[i]
+		it.c.add(slot, owned, it.inPkts, it.inBytes, it.outPkts, it.outBytes)
+		it.c = nil // keep no server alive past the batch
+	}
+	p.n = 0
 }
 
 func (c *Counters) conn(slot int, owned bool) {

@@ -14,7 +14,7 @@ import (
 // it. Every change (reload, health transition, weight change) compiles a new Table.
 type Table struct {
 	services    map[svcKey]*Service
-	vips        map[vipKey]*vipEntry // the (proto, port) services of each VIP, for one map access per packet
+	vipIdx      vipIndex // the (proto, port) services of each VIP
 	marked      map[markKey]*Service
 	sloppyTCP   bool
 	marks       classifier
@@ -195,7 +195,7 @@ func (t *Table) lookup(k *packet.FlowKey) *Service {
 			}
 		}
 	}
-	if v := t.vips[vipKey{k.Family, k.Dst}]; v != nil {
+	if v := t.vipIdx.get(k.Family, &k.Dst); v != nil {
 		return v.find(k.Proto, k.DstPort)
 	}
 	return nil

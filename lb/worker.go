@@ -35,6 +35,8 @@ type Worker struct {
 
 	dropCount int32 // drop_packet's countdown (todrop)
 
+	pend pendingCounts // this batch's packet counts, written out at its end
+
 	_ [falseSharingPad]byte
 }
 
@@ -96,6 +98,7 @@ func (w *Worker) Process(frames [][]byte, pkts []packet.Packet, out []Verdict, n
 			passed++
 		}
 	}
+	w.pend.flush(w.slot, w.owned)
 	w.forwarded.Add(forwarded)
 	w.passed.Add(passed)
 }
@@ -106,6 +109,7 @@ func (w *Worker) Decide(p *packet.Packet, v *Verdict, now int64) {
 	*v = Verdict{}
 	w.syncOn = w.ring != nil && w.e.sync.master.Load()
 	w.decide(w.e.table.Load(), p, v, now)
+	w.pend.flush(w.slot, w.owned)
 }
 
 func (w *Worker) drop(v *Verdict, r DropReason) {
@@ -136,7 +140,7 @@ func (w *Worker) decide(t *Table, p *packet.Packet, v *Verdict, now int64) {
 	}
 	c := &v.Conn
 	// A packet to a VIP can only be inbound; anything else may be a reply.
-	vipe := t.vips[vipKey{p.Key.Family, p.Key.Dst}]
+	vipe := t.vipIdx.get(p.Key.Family, &p.Key.Dst)
 	var dir Dir
 	var ok bool
 	if vipe != nil {
@@ -214,9 +218,9 @@ func (w *Worker) existing(t *Table, p *packet.Packet, v *Verdict, dir Dir) {
 		if v.Method == MethodTUN {
 			v.Tunnel = s.tun
 		}
-		s.d.ctrs.packet(w.slot, w.owned, dir, p.Len)
+		w.pend.packet(&s.d.ctrs, dir, p.Len, w.slot, w.owned)
 		if s.svc != nil {
-			s.svc.ident.counters.packet(w.slot, w.owned, dir, p.Len)
+			w.pend.packet(&s.svc.ident.counters, dir, p.Len, w.slot, w.owned)
 		}
 	}
 }
@@ -295,9 +299,9 @@ func (w *Worker) newConn(t *Table, svc *Service, p *packet.Packet, v *Verdict, n
 func (w *Worker) counted(svc *Service, d *Dest, p *packet.Packet) {
 	w.newConns.Add(1)
 	d.ctrs.conn(w.slot, w.owned)
-	d.ctrs.packet(w.slot, w.owned, DirIn, p.Len)
+	w.pend.packet(&d.ctrs, DirIn, p.Len, w.slot, w.owned)
 	svc.ident.counters.conn(w.slot, w.owned)
-	svc.ident.counters.packet(w.slot, w.owned, DirIn, p.Len)
+	w.pend.packet(&svc.ident.counters, DirIn, p.Len, w.slot, w.owned)
 }
 
 // insert adds c to the connection table, choosing a full-NAT local endpoint when needed.
@@ -439,5 +443,5 @@ func (s *Service) refreshOverload() {
 
 // isVIP reports whether a packet is addressed to a virtual service's address.
 func (t *Table) isVIP(k *packet.FlowKey) bool {
-	return t.vips[vipKey{k.Family, k.Dst}] != nil
+	return t.vipIdx.get(k.Family, &k.Dst) != nil
 }
