@@ -55,7 +55,10 @@ const syncSeed = 0x75767373796e6300 // "uvssync"
 type Options struct {
 	Config *conf.Config
 	Log    zerolog.Logger
-	Clock  lb.Clock // nil: the system clock
+	// Clock is the engine's clock; nil: the system clock. The engine disciplines it
+	// (lb.Engine.Now: a jump does not expire live connections), and everything else that
+	// keeps time for the engine (dataplane, connection sync) reads the engine's time.
+	Clock lb.Clock
 	// VRRPClock is the time the VRRP routers run on; nil: the system clock. Labs move it
 	// (a clock jump) with Clock.
 	VRRPClock vrrp.Clock
@@ -141,6 +144,11 @@ func New(o Options) (a *Appliance, err error) {
 	}
 	timeouts := cfg.Timeouts()
 	eo := lb.Options{Clock: o.Clock, Capacity: cfg.Capacity(), Timeouts: &timeouts}
+	log := o.Log
+	eo.OnClockJump = func(j lb.ClockJump) {
+		// Once a jump: the maintenance that absorbed it tells of it, no packet does.
+		log.Warn().Dur("by", j.By).Msg("engine clock jumped; absorbed, so connections keep their timeouts (a VM paused or a stepped clock, or maintenance stalled that long)")
+	}
 	if cfg.Sync.Enabled {
 		eo.Sync = lb.SyncOptions{Enabled: true, Threshold: cfg.Sync.Threshold, Period: cfg.Sync.Period}
 		// Directors that sync full-NAT connections must hash alike: a local port is chosen
@@ -161,7 +169,6 @@ func New(o Options) (a *Appliance, err error) {
 		Host:       host,
 		Engine:     engine,
 		Forwarders: map[lb.Method]lb.Forwarder{lb.MethodNAT: f, lb.MethodFullNAT: f, lb.MethodDR: dr.New(), lb.MethodTUN: tunnel.New()},
-		Clock:      o.Clock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("appliance: %w", err)
@@ -173,7 +180,7 @@ func New(o Options) (a *Appliance, err error) {
 		return nil, fmt.Errorf("appliance: %w", err)
 	}
 	a.vrrp.events = events
-	if a.sync, err = newSync(o.Log, host, engine, o.Clock, cfg); err != nil {
+	if a.sync, err = newSync(o.Log, host, engine, cfg); err != nil {
 		dp.Close()
 		opened = nil
 		return nil, fmt.Errorf("appliance: %w", err)

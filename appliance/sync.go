@@ -52,7 +52,6 @@ type syncRun struct {
 	log    zerolog.Logger
 	host   *netstack.Host
 	engine *lb.Engine
-	clock  lb.Clock
 	cfg    conf.Sync
 	nic    int
 	src    netip.Addr // the address the messages leave from (ours: what we ignore)
@@ -86,15 +85,12 @@ type SyncStats struct {
 }
 
 // newSync builds the daemon of cfg.Sync (nil when there is none). It starts nothing.
-func newSync(log zerolog.Logger, host *netstack.Host, engine *lb.Engine, clock lb.Clock, cfg *conf.Config) (*syncRun, error) {
+func newSync(log zerolog.Logger, host *netstack.Host, engine *lb.Engine, cfg *conf.Config) (*syncRun, error) {
 	sc := cfg.Sync
 	if !sc.Enabled {
 		return nil, nil
 	}
-	if clock == nil {
-		clock = lb.SystemClock{}
-	}
-	s := &syncRun{log: log, host: host, engine: engine, clock: clock, cfg: sc}
+	s := &syncRun{log: log, host: host, engine: engine, cfg: sc}
 	for i, ifc := range cfg.Interfaces {
 		if ifc.Name != sc.Interface {
 			continue
@@ -327,7 +323,7 @@ func (s *syncRun) receive() {
 		s.stats.MessagesRecv++
 		s.stats.ConnsRecv += uint64(len(msg.Conns))
 		s.mu.Unlock()
-		now := s.clock.Now()
+		now := s.engine.Now() // engine time, as the entries' expiries are kept in
 		var e conntab.Conn
 		for i := range msg.Conns {
 			timeout, err := msg.Conns[i].ToConntab(&e)

@@ -180,6 +180,12 @@ type TableCounts struct {
 	DropEntry bool `json:"drop_entry"`
 	DropRate  int  `json:"drop_rate"`
 	SecureTCP bool `json:"secure_tcp"`
+	// The engine's time, which the table's expiries run on (lb.Engine.ClockState):
+	// ClockJumps counts the jumps of its clock it absorbed (forward past the step or back),
+	// ClockOffset is its time minus the clock's reading, in seconds (negative after jumps
+	// forward).
+	ClockJumps  uint64  `json:"clock_jumps"`
+	ClockOffset float64 `json:"clock_offset"`
 }
 
 // HealthCounts count health transitions since start.

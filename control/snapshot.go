@@ -226,6 +226,8 @@ func snapshot(a *appliance.Appliance, base *baseline, started time.Time) *Snapsh
 		Expired: ts.Expired, Refused: ts.RefusedFull, Evicted: ts.Evicted}
 	ds := e.DefenseState()
 	s.Table.Pressure, s.Table.DropEntry, s.Table.DropRate, s.Table.SecureTCP = ds.Pressure, ds.DropEntry, ds.DropRate, ds.SecureTCP
+	cs := e.ClockState()
+	s.Table.ClockJumps, s.Table.ClockOffset = cs.Jumps, cs.Offset.Seconds()
 
 	hc, _ := a.Health()
 	s.Health = HealthCounts{ServersDown: hc.ServersDown, ServersUp: hc.ServersUp, QuorumLost: hc.QuorumLost,

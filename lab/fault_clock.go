@@ -11,9 +11,10 @@ import (
 // labClock is an appliance's clock in the lab: the system's monotonic clock plus an offset
 // that clock_jump events move. It is the appliance's for its whole life, across restarts
 // (the machine's clock, not the process's). The appliance reads it as lb.Clock (its
-// engine: the connection table's timeouts and expiry, persistence templates, the
-// dataplane's batches, connection sync) and as vrrp.Clock (its VRRP driver: advert and
-// master-down deadlines). Its health checks and the netstack's TCP timers run on the Go
+// engine, which disciplines it into engine time: the connection table's timeouts and
+// expiry, persistence templates, the dataplane's batches, connection sync; a jump is
+// absorbed at the engine's next maintenance) and as vrrp.Clock (its VRRP driver: advert
+// and master-down deadlines). Its health checks and the netstack's TCP timers run on the Go
 // runtime's timers, which no in-process clock moves.
 type labClock struct{ offset atomic.Int64 }
 

@@ -12,7 +12,8 @@ import (
 	"github.com/uvs-lb/uvs/lb/sched"
 )
 
-// Clock gives the engine monotonic time in nanoseconds. Tests pass a fake one.
+// Clock gives the engine monotonic time in nanoseconds. Tests pass a fake one. The engine
+// does not take it as it is: Engine.Now is its reading disciplined against jumps.
 type Clock interface {
 	Now() int64
 }
@@ -42,6 +43,17 @@ type Options struct {
 	// shard, which both decide. Keep it secret, as the hashes' seed is what stops clients
 	// from aiming at one shard.
 	Seed uint64
+	// ClockStep is the most engine time advances from one maintenance to the next: a
+	// reading of Clock further ahead (a VM paused and resumed, a stepped clock source) is a
+	// jump, absorbed so that connections whose packets kept flowing do not expire, and
+	// engine time never goes back (see Engine.Now). 0 = 4 × MaintainEvery, at least
+	// DefaultClockStep (1 s); a positive value under 2 × MaintainEvery is raised to it;
+	// negative turns the discipline off (engine time is Clock's reading as it is).
+	ClockStep time.Duration
+	// OnClockJump, if set, is told of each jump of the clock that maintenance absorbed
+	// (ClockState counts them). It is called from the maintenance goroutine and must not
+	// block.
+	OnClockJump func(ClockJump)
 	// Sync is connection sync, master side (see SyncOptions). InstallSynced, the backup
 	// side, works without it; a backup that may become master enables it too, with
 	// SetSyncMaster(false) until it does, so its connections' packet counts are kept.
@@ -52,7 +64,7 @@ type Options struct {
 // identities of services and real servers. Workers (one per port loop) run the data path;
 // everything else here is the control path and takes Engine.mu.
 type Engine struct {
-	clock Clock
+	clk   engineClock
 	conns *conntab.Table
 	table atomic.Pointer[Table]
 	opts  Options
@@ -90,12 +102,12 @@ func New(opts Options) *Engine {
 		opts.DestGrace = 60 * time.Second
 	}
 	e := &Engine{
-		clock:    opts.Clock,
 		opts:     opts,
 		dests:    []*Dest{nil}, // id 0 means "none"
 		byKey:    make(map[destKey]*Dest),
 		services: make(map[svcKey]*serviceIdent),
 	}
+	e.clk.init(opts.Clock, clockStep(&opts))
 	tc := conntab.Config{Shards: opts.Shards, Capacity: opts.Capacity, Dests: e, Seed: opts.Seed}
 	tc.CountPackets, tc.PacketPeriod = e.initSync(opts.Sync)
 	if opts.Timeouts != nil {
@@ -119,8 +131,12 @@ func (e *Engine) Counts(id uint32) *sched.Counts {
 // Conns returns the connection table (for listing, timeouts and sync).
 func (e *Engine) Conns() *conntab.Table { return e.conns }
 
-// Now reads the engine's clock, the time base of connection expiries (conntab.Conn.Expires).
-func (e *Engine) Now() int64 { return e.clock.Now() }
+// Now is engine time, the time base of connection expiries (conntab.Conn.Expires): the
+// Clock's reading, disciplined by maintenance so that a jump of the clock does not expire
+// live connections and engine time never goes back (Options.ClockStep, clock.go). Every
+// reader of time for the engine (the port loops' batches, connection sync) reads it here.
+// Lock-free and allocation-free.
+func (e *Engine) Now() int64 { return e.clk.now() }
 
 // Table returns the published table.
 func (e *Engine) Table() *Table { return e.table.Load() }
@@ -143,7 +159,7 @@ func (e *Engine) Apply(cfg *Config) error {
 		return err
 	}
 	e.table.Store(t)
-	e.applyDefense(cfg.Defense, e.clock.Now())
+	e.applyDefense(cfg.Defense, e.Now())
 	for _, d := range e.dests {
 		if d != nil {
 			d.published.Store(uint64(uint32(d.weight)) | uint64(d.method)<<32)
@@ -263,7 +279,7 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 		if ps := running.services[s.key]; ps != nil {
 			prev = ps.sched
 		}
-		sc, err := buildScheduler(&s.cfg, s.dests, prev, e.clock.Now)
+		sc, err := buildScheduler(&s.cfg, s.dests, prev, e.Now)
 		if err != nil {
 			for i := len(old) - 1; i >= 0; i-- {
 				o := old[i]
@@ -277,7 +293,7 @@ func (e *Engine) compile(cfg *Config) (*Table, error) {
 	}
 	// Commit: identities, version marks, the dest slots of this table.
 	e.version = version
-	now := e.clock.Now()
+	now := e.Now()
 	for _, s := range t.services {
 		id := e.services[s.key]
 		if id == nil {
@@ -340,8 +356,9 @@ func (e *Engine) allocID(d *Dest) uint32 {
 }
 
 // Maintain expires connections in a slice of the connection table, checks the flood
-// defenses (Defense), samples rates every EstimatorInterval, and frees the ids of real servers that left and drained. Start calls it
-// periodically; tests call it with their own clock.
+// defenses (Defense), samples rates every EstimatorInterval, and frees the ids of real
+// servers that left and drained. Start calls it periodically with engine time, once that
+// has absorbed any jump of the clock; tests call it with their own time, taken as it is.
 func (e *Engine) Maintain(now int64) {
 	e.conns.Sweep(now, 16)
 	e.mu.Lock()
@@ -417,6 +434,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	ctx, e.cancel = context.WithCancel(ctx)
 	e.done = make(chan struct{})
+	e.clk.discipline() // engine time is clamped from here on
+
 	go func() {
 		defer close(e.done)
 		tick := time.NewTicker(e.opts.MaintainEvery)
@@ -426,7 +445,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				e.Maintain(e.clock.Now())
+				e.maintain()
 			}
 		}
 	}()

@@ -206,7 +206,7 @@ func (e *Engine) RangeSync(fn func(c *conntab.Conn, timeout time.Duration) bool)
 			}
 			timeout, ok := e.conns.StateTimeout(c.Proto, c.State), true
 			if templates {
-				timeout, ok = e.conns.Get(c.Self, e.clock.Now(), c)
+				timeout, ok = e.conns.Get(c.Self, e.Now(), c)
 			}
 			if !ok {
 				return true // gone meanwhile

@@ -70,9 +70,10 @@ func (w *Worker) Stats() WorkerStats {
 	return s
 }
 
-// Process parses frames[i] into pkts[i] and decides out[i] for each, at time now (one clock
-// reading per batch). pkts and out must be at least as long as frames. It loads the published
-// table once, takes no global lock and does not allocate.
+// Process parses frames[i] into pkts[i] and decides out[i] for each, at time now (one
+// reading of Engine.Now per batch: engine time, not the Clock's raw reading). pkts and out
+// must be at least as long as frames. It loads the published table once, takes no global
+// lock and does not allocate.
 func (w *Worker) Process(frames [][]byte, pkts []packet.Packet, out []Verdict, now int64) {
 	t := w.e.table.Load()
 	w.syncOn = w.ring != nil && w.e.sync.master.Load()

@@ -288,6 +288,8 @@ func (c *collector) collectTable(e emitter, t *control.TableCounts) {
 	e.gauge(d.defenseOn, b2f(t.DropRate > 0), "drop_packet")
 	e.gauge(d.defenseOn, b2f(t.SecureTCP), "secure_tcp")
 	e.gauge(d.defenseDropRate, float64(t.DropRate))
+	e.counter(d.clockJumps, t.ClockJumps)
+	e.gauge(d.clockOffset, t.ClockOffset)
 }
 
 func (c *collector) collectPorts(e emitter, ports []control.Port) {

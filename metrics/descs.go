@@ -83,6 +83,7 @@ type descs struct {
 
 	tableEntries, tableTemplates, tableCapacity, tableInserted, tableExpired, tableRefused *prometheus.Desc
 	tableEvicted, defensePressure, defenseOn, defenseDropRate                              *prometheus.Desc
+	clockJumps, clockOffset                                                                *prometheus.Desc
 
 	drops *prometheus.Desc
 
@@ -180,6 +181,8 @@ func newDescs() *descs {
 	d.defensePressure = desc("uvs_defense_pressure", "1 while fewer connection-table entries are free than [ipvs] amemthresh.")
 	d.defenseOn = desc("uvs_defense_active", "1 while a flood defense is on (IPVS's drop_entry, drop_packet, secure_tcp).", "defense")
 	d.defenseDropRate = desc("uvs_defense_drop_packet_rate", "drop_packet drops one new-connection packet in this many (0: off).")
+	d.clockJumps = desc("uvs_engine_clock_jumps_total", "Jumps of the engine's clock (forward past its step, or back) absorbed so that connections keep their timeouts.")
+	d.clockOffset = desc("uvs_engine_clock_offset_seconds", "The engine's time minus its clock's reading: the jumps it absorbed (negative after jumps forward).")
 
 	d.drops = desc("uvs_dropped_packets_total", "Frames dropped, by reason (icmp_suppressed counts ICMP errors not sent instead).", "reason")
 

@@ -129,7 +129,7 @@ func richSnapshot() *control.Snapshot {
 		Sync: control.Sync{Enabled: true, Role: "master", Interface: "eth1", SyncID: 9, Group: "224.0.0.81:8848",
 			MessagesSent: 100, ConnsSent: 2500, Installed: 0, SendFailures: 1, Bulk: 2},
 		Timeouts: control.Timeouts{TCP: 900, TCPFin: 120, UDP: 300},
-		Table:    control.TableCounts{Current: 60, Templates: 2, Capacity: 1 << 20, Inserted: 2035, Expired: 1975, Refused: 0},
+		Table:    control.TableCounts{Current: 60, Templates: 2, Capacity: 1 << 20, Inserted: 2035, Expired: 1975, Refused: 0, ClockJumps: 1, ClockOffset: -3599.25},
 		Health:   control.HealthCounts{ServersDown: 4, ServersUp: 3, QuorumLost: 1, QuorumGained: 0, Scripts: 6, ScriptFailures: 1},
 		Drops:    map[string]uint64{"no_server": 7, "ttl_exceeded": 1, "no_route": 0, "not_for_us": 1234, "icmp_suppressed": 2},
 		Ports: []control.Port{

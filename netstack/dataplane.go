@@ -29,9 +29,6 @@ type Config struct {
 	// Forwarders rewrite forwarded frames by method: nat.New() for lb.MethodNAT and
 	// lb.MethodFullNAT, and so on. A frame whose method has none is dropped (DropNoForwarder).
 	Forwarders map[lb.Method]lb.Forwarder
-	// Clock is read once per batch for the engine. It must be the engine's own
-	// (lb.Options.Clock); nil means lb.SystemClock, the engine's default.
-	Clock lb.Clock
 	// ICMPRate bounds the ICMP errors (port unreachable for rejected connections, time
 	// exceeded) each loop originates, per second, with a burst of as many. 0 = 1000, the
 	// kernel's icmp_msgs_per_sec.
@@ -46,7 +43,6 @@ const defaultICMPRate = 1000
 type Dataplane struct {
 	host   *Host
 	engine *lb.Engine
-	clock  lb.Clock
 	fwd    [256]lb.Forwarder // by lb.Method: indexing by a uint8 needs no bounds check
 	encap  [256]lb.Encapsulator
 	ports  []portInfo // by NIC index
@@ -82,13 +78,10 @@ func New(cfg Config) (*Dataplane, error) {
 	case cfg.Engine == nil:
 		return nil, errors.New("netstack: dataplane needs an engine")
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = lb.SystemClock{}
-	}
 	if cfg.ICMPRate <= 0 {
 		cfg.ICMPRate = defaultICMPRate
 	}
-	d := &Dataplane{host: cfg.Host, engine: cfg.Engine, clock: cfg.Clock}
+	d := &Dataplane{host: cfg.Host, engine: cfg.Engine}
 	for m, f := range cfg.Forwarders {
 		if m == 0 || f == nil {
 			return nil, fmt.Errorf("netstack: forwarder for method %s (%d) is not usable", m, m)

@@ -5,8 +5,8 @@
 //
 // A Dataplane runs one loop per port, each in its own goroutine with its own lb.Worker and
 // buffers allocated once. A loop blocks in Port.Read until a batch of raw Ethernet frames
-// arrives (it never polls), reads the clock once, and offers the whole batch to the engine
-// (Worker.Process), which returns a verdict per frame:
+// arrives (it never polls), reads the engine's time once (lb.Engine.Now), and offers the
+// whole batch to the engine (Worker.Process), which returns a verdict per frame:
 //
 //   - forward: the Forwarder of the verdict's method (nat, dr, tunnel) rewrites the frame in
 //     place; the loop routes it (on-link destination, or the gateway of the longest matching

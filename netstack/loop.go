@@ -97,8 +97,9 @@ func (l *loop) run() {
 	}
 }
 
-// process disposes of the n frames in bufs: one clock reading and one engine call for the
-// batch, then each frame by its verdict, then one write per egress port.
+// process disposes of the n frames in bufs: one reading of engine time (Engine.Now, the
+// clock disciplined against jumps, never the raw clock) and one engine call for the batch,
+// then each frame by its verdict, then one write per egress port.
 func (l *loop) process(n int) {
 	c := &l.batch
 	c.rx += uint64(n)
@@ -112,7 +113,7 @@ func (l *loop) process(n int) {
 		l.frames[k], l.slots[k] = f, i
 		k++
 	}
-	now := l.dp.clock.Now()
+	now := l.dp.engine.Now()
 	l.worker.Process(l.frames[:k], l.pkts[:k], l.verdicts[:k], now)
 	for j := range k {
 		v, p := &l.verdicts[j], &l.pkts[j]
