@@ -104,3 +104,14 @@ func startScript(cmd *exec.Cmd) error {
 	}
 	return cmd.Start()
 }
+
+// EffectiveCaps is the calling thread's effective capability set, a bit per capability
+// (unix.CAP_*). uvs sets every thread's alike.
+func EffectiveCaps() (uint64, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return 0, fmt.Errorf("capget: %w", err)
+	}
+	return uint64(data[0].Effective) | uint64(data[1].Effective)<<32, nil
+}
