@@ -192,9 +192,16 @@ func (s Script) credential() (*syscall.Credential, error) {
 		need |= 1 << unix.CAP_SETUID
 	}
 	if have, err := EffectiveCaps(); err != nil || have&need != need {
-		return nil, fmt.Errorf("cannot run as user %q group %q: switching needs root (or CAP_SETUID and CAP_SETGID), "+
+		as := fmt.Sprintf("user %q", s.User)
+		switch {
+		case s.User == "":
+			as = fmt.Sprintf("group %q", s.Group)
+		case s.Group != "":
+			as += fmt.Sprintf(" group %q", s.Group)
+		}
+		return nil, fmt.Errorf("cannot run as %s: switching needs root (or CAP_SETUID and CAP_SETGID), "+
 			"and this process runs as uid %d without them (`uvs run` keeps them only for the scripts of the configuration it started with: restart it)",
-			s.User, s.Group, uid)
+			as, uid)
 	}
 	return cred, nil
 }
