@@ -118,6 +118,7 @@ func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string)
 		if next.Control != cfg.Control || next.Metrics != cfg.Metrics || !reflect.DeepEqual(next.Run, cfg.Run) {
 			log.Warn().Msg("reload: [control], [metrics] and [run] changes take effect at the next start")
 		}
+		checkScriptUsers(next, log) // privs.go: a script of a new user cannot have capabilities dropped at start
 		cfg = next
 		running.Store(next)
 		mailer.Reconfigure(next.Alerts)
@@ -155,7 +156,10 @@ func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string)
 		web, err = serveMetrics(cfg.Metrics, api, log)
 	}
 	if err == nil {
-		err = dropPrivileges(cfg.Run, controlSocket(cfg.Control, r.socket), log) // privs.go
+		_, err = dropPrivileges(cfg, controlSocket(cfg.Control, r.socket), log) // privs.go
+	}
+	if err == nil {
+		checkScriptUsers(cfg, log)
 	}
 	if err != nil {
 		log.Error().Err(err).Msg("cannot serve the control API")
