@@ -37,7 +37,8 @@ func TestRunDropsPrivileges(t *testing.T) {
 		startNginx(t, dir, r, i+1)
 	}
 	cfgPath := filepath.Join(pub, "uvs.toml")
-	// rs2Check: a misc_check of rs2's, in TOML ("": none).
+	// rs2Check: a misc_check of rs2's, in TOML ("": none). (A reload cannot add a
+	// vrrp_script: VRRP changes need a restart.)
 	writeCfg := func(weight2 int, rs2Check string) {
 		t.Helper()
 		if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(natInterfaces+`
@@ -132,6 +133,9 @@ format = "json"
 		}
 	}
 	waitLoggedTimes(t, uvs, `cannot run as user \"`+other.Username+`\"`, 1, 20*time.Second)
+	if c := strings.Count(uvs.logged(), "this script runs as another user, which this process cannot switch to"); c != 1 {
+		t.Errorf("%d scripts reported unable to switch users at the reload; want 1", c)
+	}
 	for i := 0; i < 4; i++ {
 		if got, err := curl(); err != nil || got != "rs1" {
 			t.Fatalf("request %d after rs2's check failed: %q, %v; want rs1", i, got, err)
@@ -146,12 +150,12 @@ format = "json"
 }
 
 // TestRunDropsPrivilegesKeepsScriptCaps runs `uvs run` with [run] user = "nobody" and
-// misc_checks of another user (daemon): uvs must keep exactly CAP_SETUID and CAP_SETGID in
+// a misc_check and a vrrp_script of another user (daemon): uvs must keep exactly CAP_SETUID and CAP_SETGID in
 // its effective and permitted sets on every thread (nothing inheritable or ambient, an empty
 // bounding set, no_new_privs), and the check script must run as that user with no
 // capability at all. A check of that user that outlives its misc_timeout must be killed
 // (uvs, nobody, has no CAP_KILL: the signal goes out as the script's user) and fail with
-// "timeout". Needs root.
+// "timeout"; the same for a vrrp_script, whose failure is logged. Needs root.
 func TestRunDropsPrivilegesKeepsScriptCaps(t *testing.T) {
 	needRoot(t, "network namespaces, AF_PACKET, switching users", "ip", "nginx", "curl", "pgrep")
 	other := otherUser(t)
@@ -161,7 +165,8 @@ func TestRunDropsPrivilegesKeepsScriptCaps(t *testing.T) {
 	bin := buildStaticUVS(t, dir)
 	pub, out := privsDirs(t, ouid)
 	check := filepath.Join(pub, "check.sh")
-	if err := os.WriteFile(check, []byte("#!/bin/sh\ncat /proc/self/status > "+out+"/status.tmp && mv "+out+"/status.tmp "+out+"/status\nexit 0\n"), 0o755); err != nil {
+	// "$1": "" for the misc_check, "vrrp" for the vrrp_script.
+	if err := os.WriteFile(check, []byte("#!/bin/sh\ncat /proc/self/status > "+out+"/status$1.tmp && mv "+out+"/status$1.tmp "+out+"/status$1\nexit 0\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	n := newNATTopo(t)
@@ -188,12 +193,33 @@ delay_loop = 1
     misc_timeout = 1
     user = %q
 
+[[vrrp_script]]
+name = "chk"
+script = %q
+interval = 1
+user = %q
+
+[[vrrp_script]]
+name = "slow"
+script = "/bin/sleep 38"
+interval = 2
+timeout = 1
+user = %q
+
+[[vrrp_instance]]
+name = "VI_1"
+interface = "eth1"
+virtual_router_id = 51
+priority = 100
+virtual_ipaddress = ["10.77.2.253/24"]
+track_script = ["chk", "slow"]
+
 [run]
 user = "nobody"
 
 [log]
 format = "json"
-`, check, other.Username, other.Username)), 0o644); err != nil {
+`, check, other.Username, other.Username, check+" vrrp", other.Username, other.Username)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	uvs := startUVS(t, dir, "ip", "netns", "exec", n.lb, bin, "run", "-c", cfgPath)
@@ -220,26 +246,35 @@ format = "json"
 		"Uid": idStr(ouid), "Gid": idStr(ogid), "CapEff": "0000000000000000", "CapPrm": "0000000000000000",
 		"CapInh": "0000000000000000", "CapAmb": "0000000000000000", "CapBnd": "0000000000000000", "NoNewPrivs": "1",
 	}
-	var bad []string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		status, err := os.ReadFile(filepath.Join(out, "status"))
-		bad = []string{fmt.Sprint("no status yet: ", err)}
-		if err == nil && len(status) > 0 {
-			if bad = statusMismatches(string(status), want); len(bad) == 0 {
-				break
+	for _, sc := range []struct{ what, file string }{{"misc_check", "status"}, {"vrrp_script", "statusvrrp"}} {
+		var bad []string
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			status, err := os.ReadFile(filepath.Join(out, sc.file))
+			bad = []string{fmt.Sprint("no status yet: ", err)}
+			if err == nil && len(status) > 0 {
+				if bad = statusMismatches(string(status), want); len(bad) == 0 {
+					break
+				}
 			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the %s script of %s: %v", sc.what, other.Username, bad)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the misc_check script of %s: %v", other.Username, bad)
-		}
-		time.Sleep(200 * time.Millisecond)
+		t.Logf("%s script: uid %d, gid %d, no capabilities, no_new_privs", sc.what, ouid, ogid)
 	}
-	t.Logf("misc_check script: uid %d, gid %d, no capabilities, no_new_privs", ouid, ogid)
 
 	// The check that sleeps past its timeout is killed (else Run would wait for it forever
 	// and never report) and fails; rs2 leaves, rs1 serves.
 	waitLoggedTimes(t, uvs, "failed: timeout", 1, 20*time.Second)
+	// So is the vrrp_script that does, and that is logged (once: the reason does not change).
+	waitLoggedTimes(t, uvs, "vrrp_script failed without an exit status", 1, 20*time.Second)
+	for _, l := range strings.Split(uvs.logged(), "\n") {
+		if strings.Contains(l, "vrrp_script failed") && (!strings.Contains(l, `"vrrp_script":"slow"`) || !strings.Contains(l, "timed out")) {
+			t.Errorf("vrrp_script failure: want slow's, timed out: %s", l)
+		}
+	}
 	time.Sleep(500 * time.Millisecond)
 	o, _ := exec.Command("pgrep", "-c", "-u", other.Uid, "-f", "sleep 37").Output()
 	if alive, _ := strconv.Atoi(strings.TrimSpace(string(o))); alive > 1 { // the one of the run under way
@@ -250,7 +285,7 @@ format = "json"
 			t.Fatalf("request %d: %q, %v; want rs1", i, got, err)
 		}
 	}
-	if strings.Contains(uvs.logged(), "cannot switch to") {
+	if l := uvs.logged(); strings.Contains(l, "cannot switch to") || strings.Contains(l, `"vrrp_script":"chk"`) {
 		t.Errorf("a script was reported unable to switch users:\n%s", uvs.logged())
 	}
 }
