@@ -76,6 +76,13 @@ func (s Script) Run(ctx context.Context, extra ...string) (exitCode int, err err
 		return -1, err
 	}
 	args = append(args, extra...)
+	if h := hold.Load(); h != nil {
+		select {
+		case <-*h:
+		case <-ctx.Done():
+			return -1, fmt.Errorf("%s: not run: %w", args[0], ctx.Err())
+		}
+	}
 	cred, err := s.credential()
 	if err != nil {
 		return -1, fmt.Errorf("%s: not run: %w", args[0], err)

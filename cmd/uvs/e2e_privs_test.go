@@ -29,7 +29,9 @@ func TestRunDropsPrivileges(t *testing.T) {
 	bin := buildStaticUVS(t, dir)
 	pub, out := privsDirs(t, 65534)
 	check := filepath.Join(pub, "check.sh")
-	if err := os.WriteFile(check, []byte("#!/bin/sh\ncat /proc/self/status > "+out+"/status\nexit 0\n"), 0o755); err != nil {
+	// Each run also appends its uids and bounding set to runs: every run, the first included,
+	// must come after the drop of privileges.
+	if err := os.WriteFile(check, []byte("#!/bin/sh\ncat /proc/self/status > "+out+"/status\ngrep -E '^(Uid|CapBnd):' /proc/self/status >> "+out+"/runs\nexit 0\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	n := newNATTopo(t)
@@ -101,6 +103,7 @@ format = "json"
 		t.Fatalf("the misc_check script never ran: %v", err)
 	}
 	checkDropped(t, "misc_check script", string(status))
+	checkEveryRun(t, filepath.Join(out, "runs"), "65534\t65534\t65534\t65534")
 
 	// A reload, reading the file as nobody, still works.
 	writeCfg(3, "")
@@ -165,8 +168,10 @@ func TestRunDropsPrivilegesKeepsScriptCaps(t *testing.T) {
 	bin := buildStaticUVS(t, dir)
 	pub, out := privsDirs(t, ouid)
 	check := filepath.Join(pub, "check.sh")
-	// "$1": "" for the misc_check, "vrrp" for the vrrp_script.
-	if err := os.WriteFile(check, []byte("#!/bin/sh\ncat /proc/self/status > "+out+"/status$1.tmp && mv "+out+"/status$1.tmp "+out+"/status$1\nexit 0\n"), 0o755); err != nil {
+	// "$1": "" for the misc_check, "vrrp" for the vrrp_script. Each run also appends its uids
+	// and bounding set to runs$1.
+	if err := os.WriteFile(check, []byte("#!/bin/sh\ncat /proc/self/status > "+out+"/status$1.tmp && mv "+out+"/status$1.tmp "+out+"/status$1\n"+
+		"grep -E '^(Uid|CapBnd):' /proc/self/status >> "+out+"/runs$1\nexit 0\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	n := newNATTopo(t)
@@ -264,6 +269,10 @@ format = "json"
 		}
 		t.Logf("%s script: uid %d, gid %d, no capabilities, no_new_privs", sc.what, ouid, ogid)
 	}
+	// Every run, the first included (a vrrp_script runs as VRRP starts, before uvs opens its
+	// control socket), came after the drop: no run with root's bounding set.
+	checkEveryRun(t, filepath.Join(out, "runs"), idStr(ouid))
+	checkEveryRun(t, filepath.Join(out, "runsvrrp"), idStr(ouid))
 
 	// The check that sleeps past its timeout is killed (else Run would wait for it forever
 	// and never report) and fails; rs2 leaves, rs1 serves.
@@ -331,6 +340,34 @@ func otherUser(t *testing.T) *user.User {
 		t.Skipf("needs a user daemon (not root, not nobody): %v", err)
 	}
 	return u
+}
+
+// checkEveryRun checks the lines a check script appended at each run (its Uid and CapBnd lines
+// of /proc/self/status): every run as uids, with an empty bounding set, which a run before the
+// drop of privileges would not have.
+func checkEveryRun(t *testing.T, file, uids string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		v = strings.TrimSpace(v)
+		switch {
+		case k == "Uid":
+			runs++
+			if v != uids {
+				t.Errorf("%s: run %d as Uid %q, want %q", file, runs, v, uids)
+			}
+		case k == "CapBnd" && v != "0000000000000000":
+			t.Errorf("%s: run %d with CapBnd %s: before the drop of privileges", file, runs, v)
+		}
+	}
+	if runs == 0 {
+		t.Errorf("%s: no run", file)
+	}
 }
 
 type taskStatus struct{ path, status string }
