@@ -162,11 +162,13 @@ func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string)
 		}
 	}})
 	var web *http.Server
+	failed := "cannot serve the control API"
 	err = serveControl(ctx, api, cfg.Control, r.socket, log)
 	if err == nil {
 		web, err = serveMetrics(cfg.Metrics, api, log)
 	}
 	if err == nil {
+		failed = "cannot drop privileges"
 		_, err = dropPrivileges(cfg, controlSocket(cfg.Control, r.socket), log) // privs.go; sets the script policy
 		releaseScripts()
 	} else {
@@ -176,7 +178,7 @@ func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string)
 		checkScriptUsers(cfg, log)
 	}
 	if err != nil {
-		log.Error().Err(err).Msg("cannot serve the control API")
+		log.Error().Err(err).Msg(failed)
 		code = 1
 	} else {
 		notify.Ready()
