@@ -102,6 +102,10 @@ type track struct {
 	up     bool
 	value  int64 // a file's number
 	rise   int   // consecutive results in the other direction
+	// runErr is why a script's last run did not run to an exit status ("": it did), logged
+	// when it changes: a script that cannot start (a user it cannot switch to, script
+	// security) says why once, not at every interval.
+	runErr string
 }
 
 // vrrpConn sends one instance's adverts.
@@ -607,6 +611,14 @@ func (v *vrrpRun) probe(t *track) (up bool, value int64) {
 	case "script":
 		s := t.script
 		code, err := health.Script{Command: s.Script, Timeout: s.Timeout, User: s.User, Group: s.Group}.Run(v.ctx)
+		switch {
+		case err == nil:
+			t.runErr = ""
+		case v.ctx.Err() == nil && err.Error() != t.runErr:
+			t.runErr = err.Error()
+			v.log.Warn().Err(err).Str("vrrp_script", s.Name).Str("user", s.User).Str("group", s.Group).
+				Msg("vrrp_script failed without an exit status; it counts as failed")
+		}
 		return err == nil && code == 0, 0
 	case "file":
 		if t.reader == nil {

@@ -8,9 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // KillGrace is how long a timed-out script's process group has between SIGTERM and SIGKILL
@@ -73,9 +76,16 @@ func (s Script) Run(ctx context.Context, extra ...string) (exitCode int, err err
 		return -1, err
 	}
 	args = append(args, extra...)
+	if h := hold.Load(); h != nil {
+		select {
+		case <-*h:
+		case <-ctx.Done():
+			return -1, fmt.Errorf("%s: not run: %w", args[0], ctx.Err())
+		}
+	}
 	cred, err := s.credential()
 	if err != nil {
-		return -1, err
+		return -1, fmt.Errorf("%s: not run: %w", args[0], err)
 	}
 	if s.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -102,16 +112,16 @@ func (s Script) Run(ctx context.Context, extra ...string) (exitCode int, err err
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		_ = signalGroup(pgid, cred, syscall.SIGTERM)
 		grace := time.NewTimer(KillGrace)
 		select {
 		case <-done:
 		case <-grace.C:
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			_ = signalGroup(pgid, cred, syscall.SIGKILL)
 			<-done
 		}
 		grace.Stop()
-		_ = syscall.Kill(-pgid, syscall.SIGKILL) // what the leader left behind
+		_ = signalGroup(pgid, cred, syscall.SIGKILL) // what the leader left behind
 		why := "timed out"
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			why = "cancelled"
@@ -133,12 +143,95 @@ func (s Script) Run(ctx context.Context, extra ...string) (exitCode int, err err
 	return -1, err
 }
 
-// credential resolves User and Group; nil when they are the current ones.
+// signalGroup sends sig to the script's process group. A script running as another user
+// (cred) cannot be signalled by a process that is neither root nor has CAP_KILL: the kernel
+// lets a process signal only those of its own real or effective user. `uvs run` keeps
+// CAP_SETUID for such scripts but not CAP_KILL, so the signal is then sent from a thread that
+// takes the script's user as its effective user for the call (signalAs).
+func signalGroup(pgid int, cred *syscall.Credential, sig syscall.Signal) error {
+	err := syscall.Kill(-pgid, sig)
+	if err == syscall.EPERM && cred != nil && os.Geteuid() != 0 && cred.Uid != uint32(os.Geteuid()) {
+		err = signalAs(cred.Uid, pgid, sig)
+	}
+	return err
+}
+
+// signalAs sends sig to process group pgid with uid as the effective user of the calling
+// thread, then takes its own back. Linux keeps credentials per thread: the raw setresuid
+// changes only this one, locked to its goroutine (Go's syscall.Setresuid would change every
+// thread). A thread that cannot take its own user back is never unlocked, so the runtime ends
+// it with the goroutine instead of running anything else as that user. It needs CAP_SETUID,
+// which a change between two users other than root keeps.
+func signalAs(uid uint32, pgid int, sig syscall.Signal) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		keep := uintptr(^uint32(0)) // setresuid's -1: unchanged
+		euid := uintptr(syscall.Geteuid())
+		if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESUID, keep, uintptr(uid), keep); e != 0 {
+			runtime.UnlockOSThread()
+			done <- fmt.Errorf("signal as uid %d: seteuid: %w", uid, e)
+			return
+		}
+		err := syscall.Kill(-pgid, sig)
+		if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESUID, keep, euid, keep); e != 0 {
+			done <- err // still locked: the thread ends with this goroutine
+			return
+		}
+		runtime.UnlockOSThread()
+		done <- err
+	}()
+	return <-done
+}
+
+// credential resolves User and Group; nil when they are the current ones. Switching needs
+// CAP_SETGID (the supplementary groups are set), and CAP_SETUID for another user: root has
+// them, and `uvs run` keeps them after dropping its privileges when its configuration asks
+// (cmd/uvs/privs.go); without them the error says so.
 func (s Script) credential() (*syscall.Credential, error) {
+	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
+	cred, err := s.credentialFrom(uid, gid)
+	if err != nil || cred == nil {
+		return cred, err
+	}
+	need := uint64(1) << unix.CAP_SETGID
+	if cred.Uid != uid {
+		need |= 1 << unix.CAP_SETUID
+	}
+	if have, err := EffectiveCaps(); err != nil || have&need != need {
+		as := fmt.Sprintf("user %q", s.User)
+		switch {
+		case s.User == "":
+			as = fmt.Sprintf("group %q", s.Group)
+		case s.Group != "":
+			as += fmt.Sprintf(" group %q", s.Group)
+		}
+		return nil, fmt.Errorf("cannot run as %s: switching needs root (or CAP_SETUID and CAP_SETGID), "+
+			"and this process runs as uid %d without them (`uvs run` keeps them only for the scripts of the configuration it started with: restart it)",
+			as, uid)
+	}
+	return cred, nil
+}
+
+// Switch says what running s needs of a process that runs as uid and gid: nothing (it runs as
+// them), setgid (its group differs: CAP_SETGID, for the group and the supplementary groups),
+// or setuid as well (its user differs: CAP_SETUID and CAP_SETGID). err: its user or group
+// does not resolve.
+func (s Script) Switch(uid, gid uint32) (setuid, setgid bool, err error) {
+	cred, err := s.credentialFrom(uid, gid)
+	if err != nil || cred == nil {
+		return false, false, err
+	}
+	return cred.Uid != uid, true, nil
+}
+
+// credentialFrom resolves User and Group for a process of uid and gid; nil when they are
+// those.
+func (s Script) credentialFrom(uid, gid uint32) (*syscall.Credential, error) {
 	if s.User == "" && s.Group == "" {
 		return nil, nil
 	}
-	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
+	curUID, curGID := uid, gid
 	var groups []uint32
 	if s.User != "" {
 		u, err := lookupUser(s.User)
@@ -172,11 +265,8 @@ func (s Script) credential() (*syscall.Credential, error) {
 		}
 		gid = uint32(n)
 	}
-	if uid == uint32(os.Getuid()) && gid == uint32(os.Getgid()) {
-		return nil, nil // already so: no switch, no root needed
-	}
-	if os.Geteuid() != 0 {
-		return nil, fmt.Errorf("running a script as user %q group %q needs root", s.User, s.Group)
+	if uid == curUID && gid == curGID {
+		return nil, nil // already so: no switch, no privilege needed
 	}
 	if s.User == "" {
 		groups = nil // keep no supplementary groups of root's when only the group changes

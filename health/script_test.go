@@ -3,6 +3,7 @@ package health_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -218,5 +219,43 @@ func TestScriptNeedsRoot(t *testing.T) {
 	_, err := health.Script{Command: "/bin/true", User: "root"}.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "needs root") {
 		t.Fatalf("switching to root without root: %v", err)
+	}
+}
+
+// TestScriptHold: a held script waits, before it starts, until the release (or the end of its
+// context); what starts after the release does not wait.
+func TestScriptHold(t *testing.T) {
+	release := health.HoldScripts()
+	defer release()
+	done := make(chan error, 1)
+	go func() {
+		code, err := health.Script{Command: "/bin/true"}.Run(context.Background())
+		if err == nil && code != 0 {
+			err = fmt.Errorf("exit %d", code)
+		}
+		done <- err
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if code, err := (health.Script{Command: "/bin/true"}).Run(ctx); code != -1 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("held past its context: %d, %v; want -1, deadline exceeded", code, err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("a held script ran: %v", err)
+	default:
+	}
+	release()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the released script did not run")
+	}
+	release() // twice: no panic
+	if code, err := (health.Script{Command: "/bin/true"}).Run(context.Background()); code != 0 || err != nil {
+		t.Fatalf("after the release: %d, %v", code, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -28,6 +29,22 @@ var policy atomic.Pointer[ScriptPolicy]
 
 // SetScriptPolicy sets the policy of every Script run from now on.
 func SetScriptPolicy(p ScriptPolicy) { policy.Store(&p) }
+
+var hold atomic.Pointer[chan struct{}]
+
+// HoldScripts makes every Script that runs from now on wait, before anything else (its user,
+// the policy, its timeout), until release is called or its context ends. `uvs run` holds
+// them from the start of the appliance until it has dropped its privileges and set the
+// policy, so that no script runs in between as root, or unchecked. release may be called
+// more than once.
+func HoldScripts() (release func()) {
+	ch := make(chan struct{})
+	hold.Store(&ch)
+	return sync.OnceFunc(func() {
+		hold.CompareAndSwap(&ch, nil)
+		close(ch)
+	})
+}
 
 func currentPolicy() ScriptPolicy {
 	if p := policy.Load(); p != nil {
@@ -103,4 +120,15 @@ func startScript(cmd *exec.Cmd) error {
 		return fmt.Errorf("no_new_privs: %w", err)
 	}
 	return cmd.Start()
+}
+
+// EffectiveCaps is the calling thread's effective capability set, a bit per capability
+// (unix.CAP_*). uvs sets every thread's alike.
+func EffectiveCaps() (uint64, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return 0, fmt.Errorf("capget: %w", err)
+	}
+	return uint64(data[0].Effective) | uint64(data[1].Effective)<<32, nil
 }

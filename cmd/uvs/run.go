@@ -25,6 +25,7 @@ import (
 	"github.com/uvs-lb/uvs/appliance"
 	"github.com/uvs-lb/uvs/conf"
 	"github.com/uvs-lb/uvs/control"
+	"github.com/uvs-lb/uvs/health"
 	"github.com/uvs-lb/uvs/internal/sdnotify"
 	"github.com/uvs-lb/uvs/metrics"
 	"github.com/uvs-lb/uvs/status"
@@ -92,8 +93,18 @@ func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string)
 		log.Error().Err(err).Msg("cannot build the appliance")
 		return 1, ""
 	}
+	// No script runs until the privileges are dropped and the script policy set (privs.go):
+	// the appliance's checks, tracks and notifies start now, and the first would otherwise
+	// run as root, unchecked. Scripts that were waiting run under the policy once released
+	// (on every path: Close waits for notify scripts).
+	releaseScripts := health.HoldScripts()
+	unprivileged := func() { // the policy and release when dropPrivileges is not reached
+		health.SetScriptPolicy(health.ScriptPolicy{Secure: cfg.Run.ScriptSecurity})
+		releaseScripts()
+	}
 	if err := a.Start(ctx); err != nil {
 		log.Error().Err(err).Msg("cannot start the appliance")
+		unprivileged()
 		a.Close()
 		return 1, ""
 	}
@@ -118,6 +129,7 @@ func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string)
 		if next.Control != cfg.Control || next.Metrics != cfg.Metrics || !reflect.DeepEqual(next.Run, cfg.Run) {
 			log.Warn().Msg("reload: [control], [metrics] and [run] changes take effect at the next start")
 		}
+		checkScriptUsers(next, log) // privs.go: a script of a new user cannot have capabilities dropped at start
 		cfg = next
 		running.Store(next)
 		mailer.Reconfigure(next.Alerts)
@@ -150,15 +162,23 @@ func runAppliance(cfg *conf.Config, r applianceRun) (code int, stoppedBy string)
 		}
 	}})
 	var web *http.Server
+	failed := "cannot serve the control API"
 	err = serveControl(ctx, api, cfg.Control, r.socket, log)
 	if err == nil {
 		web, err = serveMetrics(cfg.Metrics, api, log)
 	}
 	if err == nil {
-		err = dropPrivileges(cfg.Run, controlSocket(cfg.Control, r.socket), log) // privs.go
+		failed = "cannot drop privileges"
+		_, err = dropPrivileges(cfg, controlSocket(cfg.Control, r.socket), log) // privs.go; sets the script policy
+		releaseScripts()
+	} else {
+		unprivileged()
+	}
+	if err == nil {
+		checkScriptUsers(cfg, log)
 	}
 	if err != nil {
-		log.Error().Err(err).Msg("cannot serve the control API")
+		log.Error().Err(err).Msg(failed)
 		code = 1
 	} else {
 		notify.Ready()
