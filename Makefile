@@ -28,8 +28,10 @@ FUZZMINTIME ?= 2000x
 
 all: build
 
+# Without cgo: a static binary, and one that can keep CAP_SETUID/CAP_SETGID on every thread
+# when [run] drops privileges and a script runs as another user (docs/config.md, [run]).
 build:
-	$(GO) build -o bin/uvs ./cmd/uvs
+	CGO_ENABLED=0 $(GO) build -o bin/uvs ./cmd/uvs
 
 # The lab's demo topology: clients → VIP → appliance → three real servers, one failing mid-run;
 # the report is printed and the picture written to demo.svg.
