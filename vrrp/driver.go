@@ -32,7 +32,8 @@ type Driver struct {
 	routers []*Router
 	conns   map[*Router]Conn
 	timer   Timer
-	armed   time.Time
+	armed   time.Time // the deadline timer is set for
+	gen     uint64    // bumped at every rearm: a timer that fires late after a rearm is stale
 	started bool
 	closed  bool
 	stop    func() bool
@@ -196,14 +197,24 @@ func (d *Driver) run(acts []Action) {
 	}
 }
 
-// fire runs the timers that are due and re-arms.
-func (d *Driver) fire() {
+// fire runs the timers that are due and re-arms. gen is the rearm that set the timer.
+func (d *Driver) fire(gen uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.live() {
-		return
+	if !d.live() || gen != d.gen {
+		return // stopped, or replaced by a later rearm whose own timer will fire
 	}
 	now := d.cfg.Clock.Now()
+	if back := d.armed.Sub(now); back > 0 {
+		// The timer has waited its whole duration, yet the clock has not reached the
+		// deadline it was set for: the clock went back. Every deadline moves back as much,
+		// or a MASTER would stop advertising and a BACKUP stop counting down to master
+		// down for that long. (A kernel's monotonic clock never steps back; a clock a VM
+		// or the lab steps may.)
+		for _, r := range d.routers {
+			r.shiftTimes(-back)
+		}
+	}
 	d.armed = time.Time{}
 	for range len(d.routers) + 1 { // a tick never leaves its own router due again
 		due := false
@@ -236,8 +247,10 @@ func (d *Driver) rearm(now time.Time) {
 		d.timer = nil
 	}
 	d.armed = next
+	d.gen++
 	if next.IsZero() || !d.live() {
 		return
 	}
-	d.timer = d.cfg.Clock.AfterFunc(max(next.Sub(now), 0), d.fire)
+	gen := d.gen
+	d.timer = d.cfg.Clock.AfterFunc(max(next.Sub(now), 0), func() { d.fire(gen) })
 }

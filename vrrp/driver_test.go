@@ -368,3 +368,81 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// jump steps the clock by d while its timers keep waiting their durations, as a stepped
+// clock does to timers that count real time.
+func (c *fakeClock) jump(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	for _, t := range c.timers {
+		t.when = t.when.Add(d)
+	}
+}
+
+// TestDriverClockBack steps a driver's clock back an hour: a MASTER goes on advertising every
+// interval, and a BACKUP whose master has gone silent still takes over one master-down
+// interval later, instead of both waiting for their clock to catch up with deadlines an hour
+// ahead.
+func TestDriverClockBack(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	l := &lan{t: t}
+	a := newRouter(t, v2("A", "10.0.0.1", 150))
+	b := newRouter(t, v2("B", "10.0.0.2", 100))
+	da := vrrp.NewDriver(vrrp.DriverConfig{Clock: clock, OnTransition: l.record(clock)})
+	db := vrrp.NewDriver(vrrp.DriverConfig{Clock: clock, OnTransition: l.record(clock)})
+	if err := da.Add(a, lanConn{l, a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Add(b, lanConn{l, b}); err != nil {
+		t.Fatal(err)
+	}
+	l.ports = []port{{da, a}, {db, b}}
+	for _, d := range []*vrrp.Driver{da, db} {
+		if err := d.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+	}
+	clock.advance(t0.Add(10*sec), l.pump)
+	l.take() // A is MASTER (TestDriver checks how)
+	sent := func() uint64 {
+		var st vrrp.Stats
+		db.Inspect(b, func(r *vrrp.Router) { st = r.Stats() })
+		return st.AdvertRcvd
+	}
+
+	clock.jump(-time.Hour)
+	before := sent()
+	clock.advance(clock.Now().Add(10*sec), l.pump)
+	if n := sent() - before; n < 9 {
+		t.Fatalf("A sent %d adverts in the 10 s after its clock went back an hour, want 10", n)
+	}
+	if got := l.take(); len(got) != 0 {
+		t.Fatalf("transitions after the jump: %q", got)
+	}
+
+	// A goes silent (a crash: its adverts no longer reach B) as the clock goes back an hour
+	// again: B still declares A down within a master-down interval (3.6 s) of A's last
+	// advert (at most one interval before the jump).
+	clock.jump(-time.Hour)
+	clock.advance(clock.Now().Add(5*sec), func() { dropFrom(l, "10.0.0.1") })
+	var st vrrp.State
+	db.Inspect(b, func(r *vrrp.Router) { st = r.State() })
+	if st != vrrp.StateMaster {
+		t.Fatalf("B is %v 5 s after A went silent across its clock's jump back, want MASTER (transitions %q)", st, l.take())
+	}
+}
+
+// dropFrom discards the queued adverts of src (a crashed router whose timers still run).
+func dropFrom(l *lan, src string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	q, f := l.queue[:0], l.from[:0]
+	for i := range l.queue {
+		if l.from[i].String() != src {
+			q, f = append(q, l.queue[i]), append(f, l.from[i])
+		}
+	}
+	l.queue, l.from = q, f
+}

@@ -371,6 +371,16 @@ func (r *Router) Group() *Group { return r.group }
 // of a backup. It is the zero time when nothing is (INIT, FAULT).
 func (r *Router) Deadline() time.Time { return r.deadline }
 
+// shiftTimes moves the router's deadlines by d, for a Driver whose clock stepped.
+func (r *Router) shiftTimes(d time.Duration) {
+	if !r.deadline.IsZero() {
+		r.deadline = r.deadline.Add(d)
+	}
+	if !r.preemptAt.IsZero() {
+		r.preemptAt = r.preemptAt.Add(d)
+	}
+}
+
 // Skew returns Skew_Time at the effective priority: (256 − priority) / 256 of the master's
 // advert interval in version 3 (RFC 5798 6.1), of a second in version 2 (RFC 3768 6.1).
 func (r *Router) Skew() time.Duration {
