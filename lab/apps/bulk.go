@@ -11,8 +11,13 @@ import (
 )
 
 // Bulk is a load of long TCP connections that stream: Conns connections to an echo service
-// (ServeTCPEcho), each writing data as fast as TCP takes it and reading the echo back, so
-// that every byte crosses the load balancer twice, to the real server and back. What counts
+// (ServeTCPEcho), each writing data and reading the echo back, so that every byte crosses
+// the load balancer twice, to the real server and back. Without a Rate they write as fast
+// as TCP takes it: the goodput is then whatever the path (and, in a lab, the machine's CPU)
+// gives. With one, each writes its share of Rate on a fixed schedule, in chunks of
+// bulkChunk bytes (a write TCP held back is followed at once by those it delayed): the
+// goodput is Rate for as long as the path carries it, and what falls short is what the path
+// lost or held up. What counts
 // is goodput: the bytes read back, each checked against what was written (Summary.Bytes,
 // and per bucket in the series, which compares the goodput before, during and after a
 // fault).
@@ -25,6 +30,7 @@ import (
 type Bulk struct {
 	Target  string        // host:port
 	Conns   int           // 0 = 1
+	Rate    float64       // bytes per second written, all connections together; 0 = as fast as TCP goes
 	Timeout time.Duration // for connecting, and the longest wait for echoed bytes; 0 = 2s
 }
 
@@ -52,7 +58,7 @@ func (l *Bulk) Run(ctx context.Context, d Dialer, rec *Recorder) error {
 	if err := checkTarget(l.Target, 0); err != nil {
 		return err
 	}
-	if l.Conns < 0 || l.Timeout < 0 {
+	if l.Conns < 0 || l.Timeout < 0 || l.Rate < 0 {
 		return errNegative
 	}
 	s := *l
@@ -61,6 +67,11 @@ func (l *Bulk) Run(ctx context.Context, d Dialer, rec *Recorder) error {
 	}
 	if s.Timeout == 0 {
 		s.Timeout = defaultTimeout
+	}
+	if s.Rate > 0 {
+		if err := checkTarget(s.Target, s.Rate/bulkChunk/float64(s.Conns)); err != nil {
+			return err
+		}
 	}
 	var wg sync.WaitGroup
 	for range s.Conns {
@@ -97,7 +108,7 @@ func (s *bulkSession) run(ctx context.Context) {
 			s.rec.Broke()
 		}
 		s.up = false
-		s.rec.Request(at, 0, "", err)
+		s.rec.Request(time.Now(), 0, "", err) // dated by the failure, not the connection's start
 		sleep(ctx, bulkPause)
 	}
 }
@@ -129,18 +140,37 @@ func (s *bulkSession) stream(ctx context.Context, at time.Time) error {
 	// The writer writes until the connection fails or is closed; the reader (here) returns
 	// the first error of either, and closing the connection stops the other.
 	werr := make(chan error, 1)
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
 	go func() {
-		for {
+		write := func() error {
 			c.SetWriteDeadline(time.Now().Add(s.Timeout))
-			if _, err := c.Write(bulkPattern[:bulkChunk]); err != nil {
-				werr <- err
-				c.Close() // and the reader's wait ends
-				return
-			}
+			_, err := c.Write(bulkPattern[:bulkChunk])
+			return err
 		}
+		var err error
+		if s.Rate == 0 {
+			for err == nil {
+				err = write()
+			}
+		} else {
+			// The connection's share of the rate, one chunk each period, until a write fails
+			// or the reader is done.
+			wctx, cancel := context.WithCancel(wctx)
+			period := time.Duration(float64(time.Second) * bulkChunk * float64(s.Conns) / s.Rate)
+			pace(wctx, time.Now(), period, func(time.Time) {
+				if err = write(); err != nil {
+					cancel()
+				}
+			})
+			cancel()
+		}
+		werr <- err
+		c.Close() // and the reader's wait ends
 	}()
 	err = s.read(c, r, werr)
 	c.Close()
+	wcancel()
 	if e := <-werr; err == nil {
 		err = e
 	}

@@ -88,3 +88,19 @@ func TestBulkTimesOut(t *testing.T) {
 		t.Errorf("errors %v, broken %d, %d bytes: want timeouts", s.ErrorKinds, s.Broken, s.Bytes)
 	}
 }
+
+// With a rate, the connections write their share of it on a schedule, and what comes back
+// is the rate.
+func TestBulkRate(t *testing.T) {
+	a := startEcho(t, "", "a")
+	const rate, d = 4e6, time.Second
+	s := run(t, d, 250*time.Millisecond, &Bulk{Target: a.addr(), Conns: 2, Rate: rate, Timeout: time.Second})
+	if s.Errors != 0 || !within(s.Bytes, uint64(rate*d.Seconds()), 0.1) {
+		t.Errorf("%d bytes (%d errors) in %v at %v bytes/s", s.Bytes, s.Errors, d, rate)
+	}
+	for _, p := range s.Series[1 : len(s.Series)-1] { // whole buckets
+		if !within(p.Bytes, uint64(rate/4), 0.25) {
+			t.Errorf("%v: %d bytes, want about %v", p.Start, p.Bytes, rate/4)
+		}
+	}
+}
