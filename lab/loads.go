@@ -50,6 +50,9 @@ func (l *loadRun) run(ctx context.Context, start time.Time) error {
 		load = &apps.Bulk{Target: target, Conns: g.Conns, Rate: float64(g.BitRate) / 8, Timeout: g.Timeout}
 	case LoadSYNFlood:
 		f := &apps.SYNFlood{Target: g.Target, Sources: g.Sources, Rate: g.Rate, Seed: seedOf(l.node.n.Name + "/" + g.Name)}
+		if g.Stop > 0 {
+			f.Stop = start.Add(g.Stop)
+		}
 		return f.Run(ctx, l.node, l.rec)
 	default:
 		return fmt.Errorf("unknown load type %q", g.Type)

@@ -46,6 +46,10 @@ type SYNFlood struct {
 	Sources netip.Prefix   // the spoofed sources: an IPv4 prefix
 	Rate    float64        // SYNs per second, > 0
 	Seed    uint64         // of the random sources, ports and ISNs (0 = 1)
+	// Stop, if set, ends the flood at the first batch due at or after it, even if the
+	// context, whose deadline fires on a timer, has not ended yet: a flood that fell behind
+	// and catches up sends no batch due after its end.
+	Stop time.Time
 }
 
 // synBatch is the most frames one write carries: a memory port's batch.
@@ -81,7 +85,13 @@ func (f *SYNFlood) Run(ctx context.Context, w FrameWriter, rec *Recorder) error 
 	batch := max(1, min(synBatch, int(f.Rate*minBatchPeriod.Seconds())))
 	period := time.Duration(float64(batch) * float64(time.Second) / f.Rate)
 	g := newSYNGen(f)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	pace(ctx, time.Now(), period, func(due time.Time) {
+		if !f.Stop.IsZero() && !due.Before(f.Stop) {
+			cancel()
+			return
+		}
 		if err := g.send(w, batch); err != nil {
 			rec.Request(due, 0, "", err)
 			return

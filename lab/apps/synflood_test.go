@@ -106,6 +106,27 @@ func TestSYNFloodFrames(t *testing.T) {
 	}
 }
 
+// A flood sends no batch due at or after its Stop, whatever its context says.
+func TestSYNFloodStop(t *testing.T) {
+	w := &nicRecorder{src: [6]byte{2, 0, 0, 0, 0, 1}, next: [6]byte{2, 0, 0, 0, 0, 0xfe}}
+	start := time.Now()
+	f := &SYNFlood{Target: netip.MustParseAddrPort("10.0.0.1:80"), Sources: netip.MustParsePrefix("198.18.0.0/15"), Rate: 10000,
+		Stop: start.Add(100 * time.Millisecond)}
+	rec := NewRecorder(start, 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := f.Run(ctx, w, rec); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Errorf("the flood ran %v, past its stop at 100ms", took)
+	}
+	s := rec.Summary()
+	if s.Sent > 1000 || len(s.Series) > 2 {
+		t.Errorf("sent %d SYNs in %d buckets of 50ms, want at most 1000 in the first 100ms", s.Sent, len(s.Series))
+	}
+}
+
 // A flood allocates nothing per frame once its buffers are made.
 func TestSYNFloodAllocs(t *testing.T) {
 	w := &nicRecorder{src: [6]byte{2, 0, 0, 0, 0, 1}, next: [6]byte{2, 0, 0, 0, 0, 0xfe}}
