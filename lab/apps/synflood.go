@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"time"
@@ -55,8 +56,9 @@ type SYNFlood struct {
 // synBatch is the most frames one write carries: a memory port's batch.
 const synBatch = 64
 
-// minBatchPeriod is the shortest pause between two batches: below it, batches grow, up to
-// synBatch frames, and above that the period shrinks.
+// minBatchPeriod is the shortest pause between two batches of fewer than synBatch frames:
+// a batch is the frames due in it (at least one), so the pause is a millisecond or a
+// little more, and above synBatch frames a millisecond the pause shrinks instead.
 const minBatchPeriod = time.Millisecond
 
 // synFrameLen is a SYN's frame: Ethernet, IPv4 without options, TCP with one option (MSS),
@@ -82,7 +84,7 @@ func (f *SYNFlood) Run(ctx context.Context, w FrameWriter, rec *Recorder) error 
 	if err := checkTarget(f.Target.String(), f.Rate); err != nil {
 		return err
 	}
-	batch := max(1, min(synBatch, int(f.Rate*minBatchPeriod.Seconds())))
+	batch := max(1, min(synBatch, int(math.Ceil(f.Rate*minBatchPeriod.Seconds()))))
 	period := time.Duration(float64(batch) * float64(time.Second) / f.Rate)
 	g := newSYNGen(f)
 	ctx, cancel := context.WithCancel(ctx)
