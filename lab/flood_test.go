@@ -31,6 +31,17 @@ func TestSYNFlood(t *testing.T) {
 	// the flood's or the machine's (docs/hardening.md, "SYN flood in the lab").
 	t.Logf("the lab's threads ran %v and waited %v for a CPU", (ran - ran0).Round(time.Millisecond), (waited - waited0).Round(time.Millisecond))
 	t.Cleanup(func() { explain(t, rep) })
+	// The flood, the bulk sessions and their writers, and the table watch stop with the run
+	// (the test runs alone: the goroutines left would be its run's).
+	var left []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if left = labGoroutines(); len(left) == 0 {
+			break
+		}
+	}
+	if len(left) > 0 {
+		t.Errorf("%d goroutines outlived Run:\n%s", len(left), strings.Join(left, "\n\n"))
+	}
 	for _, x := range rep.Expectations {
 		t.Logf("%s: %s", map[bool]string{true: "ok", false: "FAIL"}[x.Pass], x.Sentence())
 	}
@@ -73,9 +84,10 @@ func TestSYNFlood(t *testing.T) {
 		t.Errorf("bulk: %d bytes, %d of %d connections kept", b.Bytes, b.Kept, b.Conns)
 	}
 	// The flood pressed the table: it reached the pressure threshold (amemthresh, size/8
-	// free), so the defenses had work to do.
+	// free), so the defenses had work to do. The count may read over the capacity by an
+	// insert in flight per port loop (2), no more.
 	for _, a := range rep.Appliances {
-		if a.Capacity == 0 || a.PeakInTable > a.Capacity || a.PeakInTable < a.Capacity*7/8 {
+		if a.Capacity == 0 || a.PeakInTable > a.Capacity+2 || a.PeakInTable < a.Capacity*7/8 {
 			t.Errorf("%s: at most %d entries in a table of %d: the flood did not press it, or it overflowed", a.Name, a.PeakInTable, a.Capacity)
 		}
 	}
