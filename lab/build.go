@@ -91,8 +91,8 @@ func (r *runner) cable(l *Link) error {
 	if mtuB == 0 {
 		mtuB = mtuA
 	}
-	ja := newJack(l.A.String(), r.mac(0x06), max(mtuA, 1500))
-	jb := newJack(l.B.String(), r.mac(0x06), max(mtuB, 1500))
+	ja := newJack(l.A.String(), r.mac(0x06), max(mtuA, 1500), l.Queue)
+	jb := newJack(l.B.String(), r.mac(0x06), max(mtuB, 1500), l.Queue)
 	r.jacks[l.A], r.jacks[l.B] = ja, jb
 	c := &cable{l: l}
 	cfg := wire.LinkConfig{Name: l.Name, AtoB: l.AtoB, BtoA: l.BtoA, Seed: l.Seed, QueueLimit: l.Queue}

@@ -22,6 +22,7 @@ func (r *reader) check(t *Topology) {
 	r.checkFaultEvents(t)
 	r.checkExpectations(t)
 	r.checkRequires(t)
+	r.checkLoadWindows(t)
 }
 
 // checkLinks checks every endpoint and that every interface is on exactly one link.
@@ -249,6 +250,7 @@ func (r *reader) checkExpectations(t *Topology) {
 				r.Errorf(x.key+".client", "client %s has no load %s", node, load)
 			default:
 				r.checkLongBounds(t, x, n, load)
+				r.checkGoodputBound(t, x, n, load)
 			}
 		case x.Server != "":
 			if n := t.node(x.Server); n == nil || n.Kind != KindHost {
@@ -264,25 +266,28 @@ func (r *reader) checkExpectations(t *Topology) {
 			r.checkVRRPBounds(t, x)
 		default:
 			r.checkLongBounds(t, x, nil, "")
+			r.checkGoodputBound(t, x, nil, "")
 		}
 	}
 }
 
 // checkLongBounds refuses the bounds on long-lived connections (max_broken, max_reconnects)
 // for clients that hold none: those of the expectation (its client n, its load named load;
-// every client when n is nil) with no tcp-long load.
+// every client when n is nil) with no tcp-long or bulk load.
 func (r *reader) checkLongBounds(t *Topology, x *Expectation, n *Node, load string) {
 	if !x.HasMaxBroken && !x.HasMaxReconnects {
 		return
 	}
 	long := func(n *Node) bool {
-		return slices.ContainsFunc(n.Loads, func(l *Generator) bool { return l.Type == LoadTCPLong && (load == "" || l.Name == load) })
+		return slices.ContainsFunc(n.Loads, func(l *Generator) bool {
+			return (l.Type == LoadTCPLong || l.Type == LoadBulk) && (load == "" || l.Name == load)
+		})
 	}
-	what := "no client has a tcp-long load"
+	what := "no client has a tcp-long or bulk load"
 	if n != nil {
-		what = x.Client + " is not a tcp-long load"
+		what = x.Client + " is not a tcp-long or bulk load"
 		if load == "" {
-			what = x.Client + " has no tcp-long load"
+			what = x.Client + " has no tcp-long or bulk load"
 		}
 	}
 	if n != nil && long(n) || n == nil && slices.ContainsFunc(t.Nodes, func(n *Node) bool { return n.Kind == KindClient && long(n) }) {

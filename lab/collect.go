@@ -23,6 +23,25 @@ func (r *runner) report(setup time.Duration) *Report {
 			Requests: s.Requests, Errors: s.Errors, ErrorKinds: s.ErrorKinds,
 			P50: s.P50, P90: s.P90, P99: s.P99, Max: s.Max, PerServer: s.PerServer,
 			Conns: s.Sessions, Kept: s.Kept, Broken: s.Broken, Reconnects: s.Reconnects,
+			Sent: s.Sent, Bytes: s.Bytes, Start: l.g.Start, Stop: l.g.Stop,
+		}
+		if c.Stop == 0 {
+			c.Stop = r.t.Duration
+		}
+		switch l.g.Type {
+		case LoadSYNFlood:
+			c.SentSeries = make([]uint64, buckets)
+		case LoadBulk:
+			c.BytesSeries = make([]uint64, buckets)
+		}
+		for i, p := range s.Series {
+			switch {
+			case i >= buckets: // recorded on the last instant
+			case c.SentSeries != nil:
+				c.SentSeries[i] = p.Sent
+			case c.BytesSeries != nil:
+				c.BytesSeries[i] = p.Bytes
+			}
 		}
 		if l.err != nil {
 			c.Failed = l.err.Error()
@@ -53,9 +72,11 @@ func (r *runner) report(setup time.Duration) *Report {
 	vrrpTransitions, instances := r.vrrp.results()
 	for _, n := range r.t.Nodes {
 		if an := r.appliances[n.Name]; an != nil {
-			c, inTable := an.counters()
+			c, inTable, capacity := an.counters()
+			peak, peaks := r.table.results(n.Name, buckets)
 			rep.Appliances = append(rep.Appliances, ApplianceReport{
 				Name: n.Name, Conns: c.Conns, InTable: inTable, InPackets: c.InPkts, OutPackets: c.OutPkts,
+				PeakInTable: peak, PeakSeries: peaks, Capacity: capacity, Evicted: c.Evicted, RefusedFull: c.Refused,
 				Forwarded: c.Forwarded, Passed: c.Passed, Dropped: c.Dropped, Drops: c.Drops,
 				HealthChecks: c.Checks, HealthFailed: c.Failed, Checked: checked[n.Name],
 				VRRP: withVRRPCounters(instances[n.Name], c), Sync: an.syncReport(c),
@@ -66,7 +87,8 @@ func (r *runner) report(setup time.Duration) *Report {
 	rep.VRRP = vrrpTransitions
 	for _, c := range r.cables {
 		st := c.w.Stats()
-		rep.Links = append(rep.Links, LinkReport{Name: c.l.Name, A: c.l.A.String(), B: c.l.B.String(), AtoB: st.AtoB, BtoA: st.BtoA})
+		rep.Links = append(rep.Links, LinkReport{Name: c.l.Name, A: c.l.A.String(), B: c.l.B.String(), AtoB: st.AtoB, BtoA: st.BtoA,
+			ARingDropped: r.jacks[c.l.A].dropped(), BRingDropped: r.jacks[c.l.B].dropped()})
 	}
 	rep.Events = r.events
 	rep.Expectations = judge(r.t, rep, errSeries)

@@ -38,6 +38,9 @@ func judge(t *Topology, rep *Report, errSeries map[string][]uint64) []Expectatio
 				if a.Name == x.Appliance && x.HasMaxDrops {
 					res("max_drops", a.Name, "dropped frames", fmt.Sprint(a.Dropped), fmt.Sprintf("≤ %d", x.MaxDrops), a.Dropped <= x.MaxDrops)
 				}
+				if a.Name == x.Appliance {
+					judgeTable(a, x, res)
+				}
 			}
 		default:
 			subject, sel := clientsOf(rep, x.Client)
@@ -76,6 +79,7 @@ func judge(t *Topology, rep *Report, errSeries map[string][]uint64) []Expectatio
 			if x.HasMaxReconnects {
 				res("max_reconnects", subject, "reconnections", fmt.Sprint(reconnects), fmt.Sprintf("≤ %d", x.MaxReconnects), reconnects <= x.MaxReconnects)
 			}
+			judgeGoodput(rep, x, subject, sel, res)
 		}
 	}
 	return out

@@ -14,34 +14,59 @@ import (
 // lost, as frames sent to a powered-off NIC are. So a node can die and come back while the
 // link, its impairments, counters and capture, and the switch port on its other side, stay.
 type jack struct {
-	name string
-	mac  net.HardwareAddr
-	mtu  int
+	name  string
+	mac   net.HardwareAddr
+	mtu   int
+	queue int // the receive queue of the node's port and of the jack (0: port.DefaultQueue)
 
 	mu     sync.Mutex
 	plug   sync.Cond
 	cur    *port.Mem // nil while nothing is plugged in
+	node   *port.Mem // the node's end of cur's pipe
+	past   uint64    // frames the ends of earlier pipes dropped (dropped)
 	closed bool
 }
 
-func newJack(name string, mac net.HardwareAddr, mtu int) *jack {
-	j := &jack{name: name, mac: mac, mtu: mtu}
+func newJack(name string, mac net.HardwareAddr, mtu, queue int) *jack {
+	j := &jack{name: name, mac: mac, mtu: mtu, queue: queue}
 	j.plug.L = &j.mu
 	return j
 }
 
 // connect returns a new pipe for the node: the node's end, and the other end plugged into j.
+// Both ends' receive queues hold the link's queue of frames (node.Queue, if set, for the
+// node's).
 func (j *jack) connect(node port.MemConfig) *port.Mem {
-	nodeEnd, ours := port.Pipe(node, port.MemConfig{Name: j.name, MAC: j.mac, MTU: j.mtu})
+	if node.Queue == 0 {
+		node.Queue = j.queue
+	}
+	nodeEnd, ours := port.Pipe(node, port.MemConfig{Name: j.name, MAC: j.mac, MTU: j.mtu, Queue: j.queue})
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.closed {
 		ours.Close()
 		return nodeEnd
 	}
-	j.cur = ours
+	if j.node != nil {
+		j.past += j.node.Dropped()
+	}
+	j.cur, j.node = ours, nodeEnd
 	j.plug.Broadcast()
 	return nodeEnd
+}
+
+// dropped returns how many frames written into the jack, over every pipe plugged into it,
+// the node's port dropped because its receive queue (port.DefaultQueue frames) was full:
+// frames the link delivered but the node did not read in time, as a NIC's full ring drops
+// them.
+func (j *jack) dropped() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := j.past
+	if j.node != nil {
+		n += j.node.Dropped()
+	}
+	return n
 }
 
 // current waits for a plugged pipe; nil means the jack is closed.

@@ -48,6 +48,8 @@ type applianceCounters struct {
 	Failed    uint64                // and failed
 	VRRP      map[string]vrrp.Stats // by instance
 	Sync      SyncReport            // its Role unset
+	Evicted   uint64                // half-open entries drop_entry evicted
+	Refused   uint64                // insertions a full table refused
 }
 
 func (c *applianceCounters) add(o applianceCounters) {
@@ -59,6 +61,8 @@ func (c *applianceCounters) add(o applianceCounters) {
 	c.Dropped += o.Dropped
 	c.Checks += o.Checks
 	c.Failed += o.Failed
+	c.Evicted += o.Evicted
+	c.Refused += o.Refused
 	c.Sync.add(o.Sync)
 	for k, v := range o.Drops {
 		if c.Drops == nil {
@@ -164,16 +168,15 @@ func (an *applianceNode) reload(cfg *conf.Config) error {
 }
 
 // counters returns what every incarnation counted, and the entries the running one's
-// connection table holds.
-func (an *applianceNode) counters() (applianceCounters, int) {
-	c := applianceCounters{}
+// connection table holds and can hold.
+func (an *applianceNode) counters() (c applianceCounters, inTable, capacity int) {
 	c.add(an.past)
-	inTable := 0
 	if an.a != nil {
 		c.add(countersOf(an.a))
 		inTable = an.a.Engine().Conns().Stats().Current
+		capacity = an.a.Engine().Conns().Capacity()
 	}
-	return c, inTable
+	return c, inTable, capacity
 }
 
 // syncReport returns its sync daemon's counters over every incarnation, with the running
@@ -202,6 +205,8 @@ func countersOf(a *appliance.Appliance) applianceCounters {
 	}
 	_, hs := a.Health()
 	c.Checks, c.Failed = hs.Checks, hs.Failed
+	ts := a.Engine().Conns().Stats()
+	c.Evicted, c.Refused = ts.Evicted, ts.RefusedFull
 	ss, es := a.Sync(), a.Engine().SyncStats()
 	c.Sync = SyncReport{MessagesSent: ss.MessagesSent, ConnsSent: ss.ConnsSent, MessagesRecv: ss.MessagesRecv,
 		ConnsRecv: ss.ConnsRecv, Installed: ss.Installed, InstallFailed: ss.InstallFailed, BadMessages: ss.BadMessages,

@@ -178,6 +178,32 @@ func (hn *hostNode) DialContext(ctx context.Context, network, address string) (n
 	return h.DialContext(ctx, network, address)
 }
 
+// NextHop, WriteFrames and Headroom let a client's loads write raw frames (a SYN flood)
+// from the node's current incarnation, below its stack, as DialContext dials from it: they
+// fail while the node is down.
+func (hn *hostNode) NextHop(dst netip.Addr) (int, [6]byte, [6]byte, error) {
+	h := hn.host()
+	if h == nil {
+		return 0, [6]byte{}, [6]byte{}, &net.OpError{Op: "write", Net: "ip4", Err: os.NewSyscallError("sendmsg", syscall.EHOSTDOWN)}
+	}
+	return h.NextHop(dst)
+}
+
+func (hn *hostNode) WriteFrames(nic int, bufs [][]byte, sizes []int, offset int) (int, error) {
+	h := hn.host()
+	if h == nil {
+		return 0, &net.OpError{Op: "write", Net: "ip4", Err: os.NewSyscallError("sendmsg", syscall.EHOSTDOWN)}
+	}
+	return h.WriteFrames(nic, bufs, sizes, offset)
+}
+
+func (hn *hostNode) Headroom(nic int) int {
+	if h := hn.host(); h != nil {
+		return h.Headroom(nic)
+	}
+	return 0
+}
+
 // service returns the service called name.
 func (hn *hostNode) service(name string) *serviceRun {
 	for _, s := range hn.svcs {

@@ -101,6 +101,7 @@ func (r *reader) expectation(t *table) *Expectation {
 		x.Share, x.HasShare = r.share(t)
 	}
 	r.faultBounds(t, x, applies)
+	r.floodBounds(t, x, applies)
 	t.Done()
 	return x
 }

@@ -14,10 +14,12 @@ var (
 		"body": {"http"}, "status": {"http"}, "latency": {"http"}, "failing": {"http"},
 	}
 	loadTypeKeys = map[string][]string{
-		"rate":        {"http", "udp-flows"},
+		"rate":        {"http", "udp-flows", "syn-flood", "bulk"},
 		"concurrency": {"http"}, "keepalive": {"http"}, "path": {"http"},
-		"conns": {"tcp-long"}, "interval": {"tcp-long"},
-		"flows": {"udp-flows"},
+		"conns": {"tcp-long", "bulk"}, "interval": {"tcp-long"},
+		"flows":   {"udp-flows"},
+		"sources": {"syn-flood"},
+		"timeout": {"http", "tcp-long", "udp-flows", "bulk"},
 	}
 )
 
@@ -99,13 +101,13 @@ func (r *reader) loads(t *table, n *Node) {
 		l := &Generator{key: lt.Path()}
 		typ, ok := lt.Str("type")
 		switch LoadType(typ) {
-		case LoadHTTP, LoadTCPLong, LoadUDPFlows:
+		case LoadHTTP, LoadTCPLong, LoadUDPFlows, LoadBulk, LoadSYNFlood:
 			l.Type = LoadType(typ)
 		default:
 			if ok {
-				lt.Errorf("type", "unknown load type %q (http, tcp-long or udp-flows)", typ)
+				lt.Errorf("type", "unknown load type %q (http, tcp-long, udp-flows, bulk or syn-flood)", typ)
 			} else if !lt.Has("type") {
-				lt.Errorf("type", "a load needs a type (http, tcp-long or udp-flows)")
+				lt.Errorf("type", "a load needs a type (http, tcp-long, udp-flows, bulk or syn-flood)")
 			}
 			lt.Allow(sortedKeys(lt.M)...)
 			continue
@@ -131,8 +133,10 @@ func (r *reader) loads(t *table, n *Node) {
 			lt.Errorf("target", "a load needs a target (the VIP and port, like \"10.0.0.1:80\")")
 		}
 		checkTypeKeys(lt, "load", typ, loadTypeKeys)
-		if f, ok := lt.Number("rate", 0, 1e6); ok {
-			l.Rate = f
+		if l.Type != LoadBulk { // a bulk load's rate is a bit rate: floodKeys
+			if f, ok := lt.Number("rate", 0, 1e6); ok {
+				l.Rate = f
+			}
 		}
 		if c, ok := lt.Integer("concurrency", 1, 10000); ok {
 			l.Concurrency = int(c)
@@ -158,6 +162,8 @@ func (r *reader) loads(t *table, n *Node) {
 		if d, ok := lt.Duration("timeout", time.Millisecond, time.Hour); ok {
 			l.Timeout = d
 		}
+		r.floodKeys(lt, l)
+		r.loadWindow(lt, l)
 		lt.Done()
 		n.Loads = append(n.Loads, l)
 	}

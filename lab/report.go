@@ -60,6 +60,16 @@ type ClientReport struct {
 	Kept       uint64 `json:"kept,omitempty"`
 	Broken     uint64 `json:"broken,omitempty"`
 	Reconnects uint64 `json:"reconnects,omitempty"`
+	// Sent counts the SYNs a syn-flood load wrote; Bytes the bytes a bulk load read back
+	// (its goodput), and the series have them per bucket, from the start of the clients.
+	Sent        uint64   `json:"sent,omitempty"`
+	Bytes       uint64   `json:"bytes,omitempty"`
+	SentSeries  []uint64 `json:"sent_series,omitempty"`
+	BytesSeries []uint64 `json:"bytes_series,omitempty"`
+	// Start and Stop are when the load ran (its start and duration), from the start of the
+	// clients.
+	Start time.Duration `json:"start_ns"`
+	Stop  time.Duration `json:"stop_ns"`
 	// Failed says why the load could not run at all ("" when it ran).
 	Failed string `json:"failed,omitempty"`
 }
@@ -89,8 +99,17 @@ type ApplianceReport struct {
 	// Conns counts connections scheduled to a real or sorry server.
 	Conns uint64 `json:"conns"`
 	// InTable is what its connection table held at the end, connections in every state
-	// and persistence templates (0 if it was down).
-	InTable int `json:"in_table"`
+	// and persistence templates (0 if it was down); PeakInTable the most it held during
+	// the run (read every 10 ms), and PeakSeries the most in each bucket. Capacity is the
+	// table's bound at the end ([ipvs] size).
+	InTable     int   `json:"in_table"`
+	PeakInTable int   `json:"peak_in_table"`
+	PeakSeries  []int `json:"peak_series,omitempty"`
+	Capacity    int   `json:"capacity,omitempty"`
+	// Evicted counts the half-open entries drop_entry evicted, RefusedFull the new
+	// connections a full table refused, over its incarnations.
+	Evicted     uint64 `json:"evicted,omitempty"`
+	RefusedFull uint64 `json:"refused_full,omitempty"`
 	// InPackets and OutPackets count its connections' packets by direction, as ipvsadm
 	// --stats does: from the clients, and the replies it carried back to them (none with DR
 	// and TUN, whose real servers answer the clients directly).
@@ -217,6 +236,10 @@ type LinkReport struct {
 	B    string        `json:"b"`
 	AtoB wire.DirStats `json:"a_to_b"`
 	BtoA wire.DirStats `json:"b_to_a"`
+	// ARingDropped and BRingDropped count the frames the link delivered to the node at A
+	// (B) that its port dropped, its receive queue full: what the node did not read in time.
+	ARingDropped uint64 `json:"a_ring_dropped,omitempty"`
+	BRingDropped uint64 `json:"b_ring_dropped,omitempty"`
 }
 
 // EventReport is one event of the timeline as it ran.

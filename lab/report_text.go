@@ -33,6 +33,7 @@ func (r *Report) Text() string {
 			}
 		})
 	}
+	r.floodText(&b)
 	if len(r.Servers) > 0 {
 		section(&b, "REAL SERVER\tANSWERED\tSHARE\t", func(w *tabwriter.Writer) {
 			for _, s := range r.Servers {
@@ -106,6 +107,76 @@ func (r *Report) Text() string {
 		})
 	}
 	return b.String()
+}
+
+// floodText writes the bulk loads (their connections and goodput), the SYN floods (what
+// they sent, how fast), the appliances' tables under them, and all of it per bucket.
+func (r *Report) floodText(b *bytes.Buffer) {
+	hasType := func(t LoadType) bool {
+		return slices.ContainsFunc(r.Clients, func(c ClientReport) bool { return c.Type == t })
+	}
+	bulk, flood := hasType(LoadBulk), hasType(LoadSYNFlood)
+	if bulk {
+		section(b, "CLIENT\tLOAD\tCONNECTIONS\tKEPT\tBROKEN\tRECONNECTED\tGOODPUT\t", func(w *tabwriter.Writer) {
+			for _, c := range r.Clients {
+				if c.Type == LoadBulk {
+					fmt.Fprintf(w, "%s\t%s\t%d\t%d%s\t%d\t%d\t%s\t\n", c.Client, c.Load, c.Conns, c.Kept, percentOf(c.Kept, c.Conns),
+						c.Broken, c.Reconnects, byteRate(float64(c.Bytes)/(c.Stop-c.Start).Seconds()))
+				}
+			}
+		})
+	}
+	if flood {
+		section(b, "CLIENT\tLOAD\tFROM\tTO\tSYNS SENT\tRATE\t", func(w *tabwriter.Writer) {
+			for _, c := range r.Clients {
+				if c.Type == LoadSYNFlood {
+					fmt.Fprintf(w, "%s\t%s\t%v\t%v\t%d\t%.0f/s\t\n", c.Client, c.Load, c.Start, c.Stop, c.Sent, float64(c.Sent)/(c.Stop-c.Start).Seconds())
+				}
+			}
+		})
+		section(b, "APPLIANCE\tCAPACITY\tMOST IN TABLE\tEVICTED\tREFUSED FULL\t", func(w *tabwriter.Writer) {
+			for _, a := range r.Appliances {
+				fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t\n", a.Name, a.Capacity, a.PeakInTable, a.Evicted, a.RefusedFull)
+			}
+		})
+	}
+	if !bulk && !flood {
+		return
+	}
+	// Per bucket: goodput in MB/s, SYNs a second, the most entries in each table.
+	header := "PER " + r.Bucket.String() + "\t"
+	for i := range len(r.Series) {
+		header += (time.Duration(i) * r.Bucket).String() + "\t"
+	}
+	section(b, header, func(w *tabwriter.Writer) {
+		perSecond := r.Bucket.Seconds()
+		for _, c := range r.Clients {
+			switch c.Type {
+			case LoadBulk:
+				fmt.Fprintf(w, "%s MB/s\t", c.Name())
+				for _, n := range c.BytesSeries {
+					fmt.Fprintf(w, "%.1f\t", float64(n)/perSecond/1e6)
+				}
+			case LoadSYNFlood:
+				fmt.Fprintf(w, "%s SYN/s\t", c.Name())
+				for _, n := range c.SentSeries {
+					fmt.Fprintf(w, "%.0f\t", float64(n)/perSecond)
+				}
+			default:
+				continue
+			}
+			fmt.Fprintln(w)
+		}
+		if flood {
+			for _, a := range r.Appliances {
+				fmt.Fprintf(w, "%s table\t", a.Name)
+				for _, n := range a.PeakSeries {
+					fmt.Fprintf(w, "%d\t", n)
+				}
+				fmt.Fprintln(w)
+			}
+		}
+	})
 }
 
 // section writes a blank line, then a table with its header, without trailing blanks.

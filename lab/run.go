@@ -47,6 +47,7 @@ func Run(ctx context.Context, t *Topology, o Options) (*Report, error) {
 	setup := time.Since(began)
 	r.health = newHealthWatch(r)
 	r.vrrp = newVRRPWatch(r)
+	r.table = newTableWatch(r)
 	r.run(ctx)
 	return r.report(setup), ctx.Err()
 }
@@ -68,6 +69,7 @@ type runner struct {
 	events []EventReport // the timeline as it ran
 	health *healthWatch  // the appliances' health transitions
 	vrrp   *vrrpWatch    // and their VRRP instances'
+	table  *tableWatch   // and their connection tables' sizes
 }
 
 // run runs the loads for the topology's duration and plays the timeline meanwhile.
@@ -78,10 +80,11 @@ func (r *runner) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, l := range r.loads {
 		l.rec = apps.NewRecorder(start, r.t.Bucket)
-		wg.Go(func() { l.err = l.run(runCtx) })
+		wg.Go(func() { l.err = l.run(runCtx, start) })
 	}
 	wg.Go(func() { r.timeline(ctx, runCtx, start) })
 	wg.Go(func() { r.health.run(runCtx, start) })
+	wg.Go(func() { r.table.run(runCtx, start) })
 	if r.t.hasVRRP() {
 		wg.Go(func() { r.vrrp.run(runCtx, start) })
 	}

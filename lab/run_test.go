@@ -129,7 +129,7 @@ func TestUnsupportedRefused(t *testing.T) {
 // nothing is plugged in, frames for a dead node are lost without error, and frames flow
 // again through the new pipe.
 func TestJackReplug(t *testing.T) {
-	j := newJack("j", net.HardwareAddr{6, 0, 0, 0, 0, 1}, 1500)
+	j := newJack("j", net.HardwareAddr{6, 0, 0, 0, 0, 1}, 1500, 0)
 	node := port.MemConfig{Name: "eth0", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}
 	first := j.connect(node)
 	bufs, sizes := [][]byte{make([]byte, 1600)}, []int{0}

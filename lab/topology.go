@@ -126,6 +126,8 @@ const (
 	LoadHTTP     LoadType = "http"      // HTTP requests, open or closed loop
 	LoadTCPLong  LoadType = "tcp-long"  // long-lived TCP connections with periodic traffic
 	LoadUDPFlows LoadType = "udp-flows" // UDP flows
+	LoadBulk     LoadType = "bulk"      // long TCP connections streaming through an echo: goodput
+	LoadSYNFlood LoadType = "syn-flood" // spoofed TCP SYNs written below the client's stack
 )
 
 // Generator is one load of a client: a load generator.
@@ -134,14 +136,20 @@ type Generator struct {
 	Type   LoadType
 	Target netip.AddrPort
 
-	Rate        float64       // http: requests/s (0: closed loop); udp-flows: datagrams/s, all flows together
+	Rate        float64       // http: requests/s (0: closed loop); udp-flows: datagrams/s, all flows together; syn-flood: SYNs/s
 	Concurrency int           // http
 	KeepAlive   bool          // http
 	Path        string        // http
-	Conns       int           // tcp-long
+	Conns       int           // tcp-long, bulk
 	Interval    time.Duration // tcp-long
 	Flows       int           // udp-flows
+	Sources     netip.Prefix  // syn-flood: the spoofed source addresses
+	BitRate     uint64        // bulk: payload bits/s, all connections together (0: as fast as TCP goes)
 	Timeout     time.Duration
+
+	// Start and Stop are when the load runs, from the start of the clients: Stop 0 is the
+	// end of the run.
+	Start, Stop time.Duration
 
 	key string
 }
@@ -271,6 +279,14 @@ type Expectation struct {
 	// instance at once after each heal of the network (expect_fault.go).
 	SplitAfterHeal time.Duration
 	HasSplit       bool
+	// MinGoodputRatio bounds a bulk load's goodput During (a window of the run: from, to)
+	// over its goodput Before (expect_flood.go). MaxInTable bounds the most entries an
+	// appliance's connection table held during the run.
+	MinGoodputRatio float64
+	HasGoodput      bool
+	Before, During  [2]time.Duration
+	MaxInTable      uint64
+	HasMaxInTable   bool
 
 	key string
 }

@@ -1,11 +1,14 @@
 // Package apps holds the programs that run on the lab's hosts: services for real servers
 // (an HTTP server, a TCP echo and a UDP echo) and load generators for clients (HTTP at a
-// fixed rate or concurrency, long-lived TCP connections, UDP flows), with a Recorder that
+// fixed rate or concurrency, long-lived TCP connections, UDP flows, streaming connections
+// that measure goodput, and a spoofed SYN flood written as raw frames), with a Recorder that
 // turns what the clients saw into a report.
 //
 // Everything here is written against the standard library's interfaces (net.Listener,
 // net.PacketConn, and a Dialer that netstack.Host and net.Dialer both satisfy), so the same
-// programs run on a gVisor host in a simulated topology and on loopback in tests.
+// programs run on a gVisor host in a simulated topology and on loopback in tests; the SYN
+// flood, which writes below a host's stack, against a FrameWriter (netstack.Host's NextHop
+// and WriteFrames), and builds its frames with package packet.
 //
 // # Lifecycle
 //

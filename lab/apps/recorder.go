@@ -23,6 +23,8 @@ type Recorder struct {
 	latency   histogram // successful requests only
 	series    []seriesBucket
 	conns     connCounts
+	sent      uint64 // frames a raw load wrote (SYNFlood)
+	bytes     uint64 // bytes a streaming load received (Bulk)
 }
 
 // connCounts are what long-lived connections did (see Summary).
@@ -33,6 +35,8 @@ type connCounts struct {
 type seriesBucket struct {
 	perServer map[string]uint64
 	errors    uint64
+	sent      uint64
+	bytes     uint64
 }
 
 // Summary is what a Recorder has seen so far.
@@ -57,6 +61,11 @@ type Summary struct {
 	// still worked then.
 	Connects, Reconnects, Broken uint64
 	Sessions, Kept               uint64
+
+	// Sent counts the frames a load wrote on its own, below the host's stack (SYNFlood's
+	// SYNs); Bytes the bytes a streaming load received back (Bulk's echoed bytes). Each
+	// SeriesPoint has its bucket's share of both.
+	Sent, Bytes uint64
 }
 
 // SeriesPoint is one time bucket of a Summary.
@@ -64,6 +73,8 @@ type SeriesPoint struct {
 	Start     time.Duration     // since the Recorder's start
 	PerServer map[string]uint64 // successful requests by server name
 	Errors    uint64            // failed requests
+	Sent      uint64            // frames written (Recorder.Sent)
+	Bytes     uint64            // bytes received (Recorder.Received)
 }
 
 // NewRecorder returns a Recorder whose time series starts at start, in buckets of bucket
@@ -88,18 +99,10 @@ func (r *Recorder) Request(at time.Time, latency time.Duration, server string, e
 	if err != nil {
 		kind = classify(err) // outside the lock: it walks the error chain
 	}
-	i := 0
-	if d := at.Sub(r.start); d > 0 {
-		i = int(min(d/r.bucket, maxSeries-1))
-	}
-
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.requests++
-	for len(r.series) <= i {
-		r.series = append(r.series, seriesBucket{})
-	}
-	b := &r.series[i]
+	b := r.bucketAt(at)
 	if err != nil {
 		r.errors++
 		r.kinds[kind]++
@@ -112,6 +115,36 @@ func (r *Recorder) Request(at time.Time, latency time.Duration, server string, e
 	}
 	b.perServer[server]++
 	r.latency.add(latency)
+}
+
+// bucketAt returns the series bucket of at, growing the series to it; r.mu is held.
+// Samples before the start count in the first bucket, and samples beyond maxSeries buckets
+// in the last.
+func (r *Recorder) bucketAt(at time.Time) *seriesBucket {
+	i := 0
+	if d := at.Sub(r.start); d > 0 {
+		i = int(min(d/r.bucket, maxSeries-1))
+	}
+	for len(r.series) <= i {
+		r.series = append(r.series, seriesBucket{})
+	}
+	return &r.series[i]
+}
+
+// Sent records n frames written at at by a load that writes its own (SYNFlood).
+func (r *Recorder) Sent(at time.Time, n uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent += n
+	r.bucketAt(at).sent += n
+}
+
+// Received records n bytes received at at by a streaming load (Bulk): its goodput.
+func (r *Recorder) Received(at time.Time, n uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bytes += n
+	r.bucketAt(at).bytes += n
 }
 
 // Connected records a connection a long-lived session made: again when the session had
@@ -163,9 +196,12 @@ func (r *Recorder) Summary() Summary {
 		Broken:     r.conns.broken,
 		Sessions:   r.conns.sessions,
 		Kept:       r.conns.kept,
+		Sent:       r.sent,
+		Bytes:      r.bytes,
 	}
 	for i, b := range r.series {
-		s.Series[i] = SeriesPoint{Start: time.Duration(i) * r.bucket, PerServer: copyCounts(b.perServer), Errors: b.errors}
+		s.Series[i] = SeriesPoint{Start: time.Duration(i) * r.bucket, PerServer: copyCounts(b.perServer), Errors: b.errors,
+			Sent: b.sent, Bytes: b.bytes}
 	}
 	return s
 }

@@ -106,10 +106,10 @@ func TestRecorderSeries(t *testing.T) {
 	r.Request(at(3100*time.Millisecond), time.Millisecond, "a", nil)
 	s := r.Summary()
 	want := []SeriesPoint{
-		{0, map[string]uint64{"a": 2}, 0},
-		{time.Second, map[string]uint64{"a": 1, "b": 1}, 1},
-		{2 * time.Second, map[string]uint64{}, 0},
-		{3 * time.Second, map[string]uint64{"a": 1}, 0},
+		{0, map[string]uint64{"a": 2}, 0, 0, 0},
+		{time.Second, map[string]uint64{"a": 1, "b": 1}, 1, 0, 0},
+		{2 * time.Second, map[string]uint64{}, 0, 0, 0},
+		{3 * time.Second, map[string]uint64{"a": 1}, 0, 0, 0},
 	}
 	if fmt.Sprint(s.Series) != fmt.Sprint(want) {
 		t.Errorf("series\n%v, want\n%v", s.Series, want)

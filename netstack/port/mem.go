@@ -39,6 +39,9 @@ type MemConfig struct {
 	// and partial checksums through a Pipe. The link carries each frame's header; an end
 	// without VNetHdr writes a zero one and reads none.
 	VNetHdr bool
+	// Queue is how many frames this end's receive queue holds, its ring (0 = DefaultQueue):
+	// frames written to it beyond that are dropped and counted (Dropped).
+	Queue int
 }
 
 // DefaultQueue is the per-direction frame limit of a Pipe.
@@ -46,7 +49,13 @@ const DefaultQueue = 1024
 
 // Pipe returns two connected in-memory ports.
 func Pipe(a, b MemConfig) (*Mem, *Mem) {
-	qa, qb := newQueue(DefaultQueue), newQueue(DefaultQueue)
+	limit := func(c MemConfig) int {
+		if c.Queue > 0 {
+			return c.Queue
+		}
+		return DefaultQueue
+	}
+	qa, qb := newQueue(limit(a)), newQueue(limit(b))
 	return newMem(a, qa, qb), newMem(b, qb, qa)
 }
 

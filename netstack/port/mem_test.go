@@ -59,3 +59,19 @@ func TestPipeReadBlocksUntilCloseAndFullQueueDrops(t *testing.T) {
 		t.Fatalf("Dropped = %d, want 10", d)
 	}
 }
+
+// Each end's receive queue holds its own Queue of frames.
+func TestPipeQueuePerEnd(t *testing.T) {
+	a, b := Pipe(MemConfig{Name: "a", Queue: 3}, MemConfig{Name: "b", Queue: DefaultQueue * 2})
+	defer a.Close()
+	big := make([][]byte, DefaultQueue*2+5)
+	sizes := make([]int, len(big))
+	for i := range big {
+		big[i], sizes[i] = []byte{byte(i)}, 1
+	}
+	a.Write(big, sizes, 0)
+	b.Write(big, sizes, 0)
+	if db, da := b.Dropped(), a.Dropped(); db != 5 || da != uint64(len(big)-3) {
+		t.Fatalf("dropped toward b %d, toward a %d; want 5 and %d", db, da, len(big)-3)
+	}
+}
