@@ -635,9 +635,11 @@ iperf_rtt() {
 # Prints "goodput_gbit retransmits flood_pps rtt_ms". During leaves the lb's counters in
 # $RUN/syn.0 (just before the flood) and $RUN/syn.1 (after it, the lb's queues drained).
 iperf_run() {
-  local mode=$1 phase=$2 rate=$3 s p g=0 w0 w1 f="" rtt
+  local mode=$1 phase=$2 rate=$3 s p g=0 w0 w1 f="" rtt paced=()
+  # TCP_RATE: pace the stream (iperf3 -b), below what every lb forwards alone
+  [ -n "${TCP_RATE:-}" ] && paced=(-b "$TCP_RATE")
   s=$(date +%s.%N)
-  ip netns exec "$N_CLI" timeout $((DUR + 15)) iperf3 -c "$VIP" -p 5201 -t "$DUR" -O 1 -f g >"$RUN/iperf3.out" 2>&1 &
+  ip netns exec "$N_CLI" timeout $((DUR + 15)) iperf3 -c "$VIP" -p 5201 -t "$DUR" -O 1 -f g ${paced[@]+"${paced[@]}"} >"$RUN/iperf3.out" 2>&1 &
   p=$!
   if [ "$phase" != bare ]; then
     local dev=c0 dmac=$L0_MAC
@@ -722,5 +724,5 @@ load_tcp_synflood() {
   printf 'value=%s;bare=%s;alone=%s;during=%s;retrans_alone=%s;retrans_during=%s;rtt_bare=%s;rtt_alone=%s;rtt_during=%s;rate=%s;flood_pps=%s;sink_pps=%s;replies_pps=%s;backlog_drop_pps=%s;c0_drop_pps=%s;busy1=%s;%s;sweep=%s\n' \
     "$(awk -v a="$ga" -v d="$gd" 'BEGIN{ printf "%.1f", (a > 0) ? 100 * d / a : 0 }')" "$gb" "$ga" "$gd" "$ra" "$rd" "$tb" "$ta" "$td" "$rate" "${fd:-0}" "${fa:-0}" \
     "$(rate_of "$(snapd absorbed)")" "$(rate_of "$(snapd backlog1)")" "$(rate_of "$(snapd c0.txdrop)")" \
-    "$(acct syn-during busy1)" "$extra" "${sweep:-fixed}"
+    "$(acct syn-during busy1)" "$extra;busy1_alone=$(acct syn-alone busy1);uvs_alone=$(acct syn-alone uvs);uvs_during=$(acct syn-during uvs)" "${sweep:-fixed}"
 }

@@ -27,7 +27,7 @@ function mark(m, l) { return (m, l) in disturbed ? " †" : "" }
 
 # what the lb made of the flood: nft its conntrack table, haproxy the lb kernel's SYN cookies,
 # uvs its connection table, what it refused or evicted, and the frames its rings dropped
-function synlb(m, l,    x) {
+function synlb(m, l,    x, rd) {
   if (m == "nft") return sprintf("conntrack %s, %s dropped", grp(get(m, l, "conntrack")), grp(get(m, l, "ct_drop")))
   if (m == "haproxy") return sprintf("%s cookies/s", kp(get(m, l, "cookies_pps")))
   if (m == "uvs") {
@@ -35,7 +35,9 @@ function synlb(m, l,    x) {
     if (get(m, l, "refused_pps") > 0) x = x sprintf(", %s refused/s", kp(get(m, l, "refused_pps")))
     if (get(m, l, "evicted_pps") > 0) x = x sprintf(", %s evicted/s", kp(get(m, l, "evicted_pps")))
     if (get(m, l, "drop_packet_pps") > 0) x = x sprintf(", %s drop_packet/s", kp(get(m, l, "drop_packet_pps")))
-    return x sprintf("; ring drops %s/s", kp(get(m, l, "ring_drop_l0_pps") + get(m, l, "ring_drop_l1_pps")))
+    # (a difference of two counters read a few ms apart: a small negative is zero)
+    rd = get(m, l, "ring_drop_l0_pps") + get(m, l, "ring_drop_l1_pps")
+    return x sprintf("; ring drops %s/s", kp(rd > 0 ? rd : 0))
   }
   return "—"
 }

@@ -22,7 +22,7 @@
 # BENCH_WORK (/tmp/uvs-bench), UVS_BIN (default: build ./bin/uvs), NS_PREFIX (uvsb), FLOWS (1024),
 # FIXED_RATE (200000), DUR_PROBE (3), SWEEP, QUIET_IDLE (85), QUIET_MAX_WAIT (20),
 # FOREIGN_MAX (10), MAX_ATTEMPTS (2), FLOOD_RATE (peak, or pps; 0: flat out), FLOOD_PORT (80),
-# FLOOD_SRC (198.18.0.0/15), UVS_IPVS (uvs's [ipvs] keys, ';'-separated, e.g.
+# FLOOD_SRC (198.18.0.0/15), TCP_RATE (tcp-synflood's stream paced, iperf3 -b; unpaced), UVS_IPVS (uvs's [ipvs] keys, ';'-separated, e.g.
 # "size = 65536; drop_entry = 1"). docs/bench.md explains the method and the figures.
 #
 # Needs root, 2+ CPUs, Go. Installs haproxy nginx-light iperf3 wrk nftables conntrack iproute2
@@ -54,6 +54,7 @@ MAX_ATTEMPTS="${MAX_ATTEMPTS:-2}"
 FLOOD_RATE="${FLOOD_RATE:-peak}"      # tcp-synflood: the SYN rate; peak: the lb's saturating rate, found by a sweep
 FLOOD_PORT="${FLOOD_PORT:-80}"        # ... the VIP's port it floods
 FLOOD_SRC="${FLOOD_SRC:-198.18.0.0/15}"   # ... the prefix of its spoofed sources (RFC 2544's benchmarking range)
+TCP_RATE="${TCP_RATE:-}"              # ... its iperf3 stream paced (-b, e.g. 2G); unpaced when empty
 UVS_IPVS="${UVS_IPVS:-}"              # uvs's [ipvs] table, keys separated by ';'
 BENCH_WORK="${BENCH_WORK:-/tmp/uvs-bench}"
 RUN="$BENCH_WORK/run"
@@ -68,6 +69,7 @@ for l in $LOADS $METHOD_LOADS; do case "$l" in http-close|http-ka|tcp|udp-over|u
   *) die "unknown load $l (http-close http-ka tcp udp-over udp-2x udp-200k tcp-synflood)" ;; esac; done
 [[ "$FLOOD_RATE" = peak || "$FLOOD_RATE" =~ ^[0-9]+$ ]] || die "FLOOD_RATE must be peak or a rate in pps (0: flat out)"
 if ! [[ "$FLOOD_PORT" =~ ^[0-9]+$ ]] || [ "$FLOOD_PORT" -lt 1 ] || [ "$FLOOD_PORT" -gt 65535 ]; then die "FLOOD_PORT must be a port"; fi
+[ -z "$TCP_RATE" ] || [[ "$TCP_RATE" =~ ^[0-9]+[KMG]?$ ]] || die "TCP_RATE must be a rate as iperf3 -b takes it (2G, 500M)"
 [[ "$FLOOD_SRC" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$ ]] || die "FLOOD_SRC must be an IPv4 prefix"
 case "$TUN_TYPE" in ipip|gue) ;; *) die "TUN_TYPE must be ipip or gue" ;; esac
 [[ "$DUR" =~ ^[0-9]+$ ]] && [ "$DUR" -ge 2 ] || die "DUR must be a whole number of seconds >= 2"
@@ -279,7 +281,10 @@ elapsed=$((SECONDS - t_start))
 
 # ---- the report ----------------------------------------------------------------------------
 flood=()
-[[ " $LOADS " == *" tcp-synflood "* ]] && flood=("FLOOD_RATE=$FLOOD_RATE" "FLOOD_PORT=$FLOOD_PORT" "FLOOD_SRC=$FLOOD_SRC")
+if [[ " $LOADS " == *" tcp-synflood "* ]]; then
+  flood=("FLOOD_RATE=$FLOOD_RATE" "FLOOD_PORT=$FLOOD_PORT" "FLOOD_SRC=$FLOOD_SRC")
+  [ -z "$TCP_RATE" ] || flood+=("TCP_RATE=$TCP_RATE")
+fi
 {
   echo "# uvs side by side: $(date -u +'%Y-%m-%d %H:%M UTC')"
   echo
