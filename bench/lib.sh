@@ -679,6 +679,8 @@ syn_snap() {
       echo "$d.rx $(lb_dev_count "$d" rx_packets)"; echo "$d.rxdrop $(lb_dev_count "$d" rx_dropped)"
     done
     echo "c0.txdrop $(nsx "$N_CLI" cat /sys/class/net/c0/statistics/tx_dropped)"
+    # conntrack's drops (a full table) since ns lb was made
+    echo "ctdrop $(nsx "$N_LB" conntrack -S 2>/dev/null | awk '{ for(i=1;i<=NF;i++) if($i ~ /^(drop|early_drop)=/){ split($i,a,"="); s+=a[2] } } END{ print s+0 }')"
     nsx "$N_LB" nstat -saz TcpExtSyncookiesSent TcpExtListenOverflows TcpExtListenDrops 2>/dev/null | awk '/^TcpExt/{print $1, $2}'
   } >"$f"
   if is_uvs "$MODE_NOW"; then uvs_metrics >"$f.metrics"; fi
@@ -705,8 +707,7 @@ load_tcp_synflood() {
   rate_of() { awk -v n="$1" -v s="$secs" 'BEGIN{ printf "%.0f", (s > 0) ? n / s : 0 }'; }
   case "$mode" in
     nft)
-      extra="conntrack=$(nsx "$N_LB" conntrack -C 2>/dev/null || echo 0)"
-      extra="$extra;ct_drop=$(nsx "$N_LB" conntrack -S 2>/dev/null | awk '{ for(i=1;i<=NF;i++) if($i ~ /^(drop|early_drop)=/){ split($i,a,"="); s+=a[2] } } END{ print s+0 }')" ;;
+      extra="conntrack=$(nsx "$N_LB" conntrack -C 2>/dev/null || echo 0);ct_drop_pps=$(rate_of "$(snapd ctdrop)")" ;;
     haproxy)
       extra="cookies_pps=$(rate_of "$(snapd TcpExtSyncookiesSent)");listen_drops_pps=$(rate_of "$(snapd TcpExtListenDrops)")" ;;
     uvs)

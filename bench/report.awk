@@ -28,7 +28,7 @@ function mark(m, l) { return (m, l) in disturbed ? " †" : "" }
 # what the lb made of the flood: nft its conntrack table, haproxy the lb kernel's SYN cookies,
 # uvs its connection table, what it refused or evicted, and the frames its rings dropped
 function synlb(m, l,    x, rd) {
-  if (m == "nft") return sprintf("conntrack %s, %s dropped", grp(get(m, l, "conntrack")), grp(get(m, l, "ct_drop")))
+  if (m == "nft") return sprintf("conntrack %s, %s dropped/s", grp(get(m, l, "conntrack")), kp(get(m, l, "ct_drop_pps")))
   if (m == "haproxy") return sprintf("%s cookies/s", kp(get(m, l, "cookies_pps")))
   if (m == "uvs") {
     x = sprintf("table %s of %s", grp(get(m, l, "table")), grp(get(m, l, "capacity")))
