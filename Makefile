@@ -24,7 +24,7 @@ FUZZTIME_SLOW ?= 100000x
 FUZZTIME_CONVERT ?= 30000x
 FUZZMINTIME ?= 2000x
 
-.PHONY: all build image image-deps demo test deps vet fmt-check unit race fuzz-smoke fuzz bench bench-quick soak clean
+.PHONY: all build image image-deps demo test deps vet fmt-check unit race fuzz-smoke fuzz bench bench-quick bench-synflood soak clean
 
 all: build
 
@@ -104,6 +104,12 @@ bench:
 # The side-by-side run alone, 2 s per measurement: a smoke test of the harness (~4 min, root).
 bench-quick:
 	DUR=2 bench/run.sh
+
+# Established TCP goodput during a spoofed SYN flood at each lb's saturating SYN rate (issue 11),
+# nft vs HAProxy vs uvs; not in `make bench` (~3 min, root; docs/bench.md, docs/hardening.md).
+# UVS_IPVS sets uvs's flood defenses, e.g. "size = 65536; drop_entry = 1".
+bench-synflood:
+	MODES="nft haproxy uvs" LOADS=tcp-synflood bench/run.sh
 
 # The soak (issue 11; not part of `make test`): the lab's fault scenarios (examples/lab/faults),
 # mixed traffic under each fault, in turn for SOAK_DURATION; the heap, the RSS and the

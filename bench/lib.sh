@@ -91,6 +91,22 @@ topo_up() {
   nsx "$N_CLI" ip link set c0 up
   nsx "$N_CLI" ip link set c1 up
   nsx "$N_CLI" ip route add default via "$LB_IP0"
+  # tcp-synflood: the spoofed sources' replies (SYN-ACKs from the servers or from the lb's
+  # kernel, routed back to the client side) end here, counted; and fsink, a veth whose peer
+  # drops everything at ingress, where the generator sends the control run's frames (this
+  # kernel has no dummy devices)
+  nsx "$N_CLI" ip link add fsink type veth peer name fsink-end
+  nsx "$N_CLI" ip link set fsink up
+  nsx "$N_CLI" ip link set fsink-end up
+  nsx "$N_CLI" nft -f - <<EOF
+table netdev uvsb_absorb {
+  counter replies { }
+  chain c0 { type filter hook ingress device "c0" priority -300; policy accept;
+    ip daddr $FLOOD_SRC counter name replies drop
+  }
+  chain sink { type filter hook ingress device "fsink-end" priority -300; policy drop; }
+}
+EOF
   nsx "$N_LB" sysctl -qw net.ipv6.conf.l0.disable_ipv6=1 net.ipv6.conf.l1.disable_ipv6=1
   nsx "$N_LB" ip link set l0 up
   nsx "$N_LB" ip link set l1 up
@@ -115,6 +131,8 @@ lb_kernel_addrs() {
     nsx "$N_LB" ip addr replace "$LB_IP0/24" dev l0
     nsx "$N_LB" ip addr replace "$VIP/32" dev l0
     nsx "$N_LB" ip addr replace "$LB_IP1/24" dev l1
+    # the SYN flood's spoofed sources live on the client side (their replies end in ns cli)
+    nsx "$N_LB" ip route replace "$FLOOD_SRC" via "$CLI_IP"
     nsx "$N_LB" sysctl -qw net.ipv4.ip_forward=1
   else
     nsx "$N_LB" sysctl -qw net.ipv4.ip_forward=0
@@ -535,4 +553,177 @@ load_udp_fixed() {
     printf "value=%.3f;offered=%s;delivered=%s;busy1=%.3f;sampled_us=%.3f", 1e6*b/d, o, d, b, 1e6*sb/d
     if(m ~ /^uvs/) printf ";proc_us=%.3f", 1e6*u/d
     printf "\n" }'
+}
+
+# ---- tcp-synflood ----------------------------------------------------------------------------
+# Established TCP goodput (one iperf3 stream to VIP:5201, as the tcp load) alone and during a
+# spoofed SYN flood against VIP:FLOOD_PORT (sources random in FLOOD_SRC), at the lb's
+# saturating SYN rate (FLOOD_RATE=peak) or a given one. The generator runs on CPU0 and RPS
+# steers l0's receive processing to CPU1, where uvs is pinned, as in the UDP loads; iperf3's
+# client and server are not pinned. Three runs of DUR seconds, each a new iperf3 connection:
+#   bare    iperf3 alone;
+#   alone   iperf3 while the generator sends the same SYNs at the same rate into fsink, a dummy
+#           device of ns cli: the same CPU taken by the generator, nothing offered to the lb.
+#           The baseline: on this 2-CPU machine the generator takes a CPU, as an attacker's
+#           machine would not;
+#   during  iperf3 with the flood to the VIP, started 0.5 s after iperf3 connected (the
+#           connection is established before the flood) and running to its end.
+# value = goodput during / alone, in %.
+
+# metric NAME: sums uvs's Prometheus samples whose name-and-labels start with NAME
+# (`uvs_dropped_packets_total{reason="table_full"`), from the metrics listener in ns lb
+uvs_metrics() {
+  nsx "$N_LB" timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9182 && printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 && cat <&3' 2>/dev/null | tr -d '\r' | grep '^uvs_' || true
+}
+metric() { awk -v k="$1" 'index($0, k) == 1 { s += $NF } END { printf "%.0f\n", s }' ${2+"$2"}; }   # metric NAME [FILE]
+# lb_dev_count DEV FIELD: a statistics counter of ns lb's DEV
+lb_dev_count() { nsx "$N_LB" cat "/sys/class/net/$1/statistics/$2"; }
+# cpu1_backlog_drops: frames CPU1's input backlog refused (machine-wide, /proc/net/softnet_stat)
+cpu1_backlog_drops() { awk 'NR == 2 { print strtonum("0x" $2) }' /proc/net/softnet_stat 2>/dev/null || echo 0; }
+absorbed() { nsx "$N_CLI" nft list counter netdev uvsb_absorb replies | awk '/packets/{print $2}'; }
+syn_batch() { if [ "$1" = 0 ]; then echo 64; else echo 16; fi; }
+
+# syn_probe MODE RATE SECS: the flood alone for SECS s; prints "offered handled" (pps). Handled
+# is what the lb took in and decided on, whatever it decided (forward, or drop by policy: a
+# full conntrack or connection table): for the kernel (nft, haproxy) what l0 accepted into
+# CPU1's backlog, all of which the softirq then processes; for uvs the frames it read from its
+# ring on l0. The rest was lost before the lb looked at it (backlog full, ring full).
+syn_handled() {
+  if is_uvs "$1"; then uvs_metrics | metric 'uvs_port_receive_frames_total{device="l0"'
+  else nsx "$N_CLI" cat /sys/class/net/c0/statistics/tx_packets; fi
+}
+syn_probe() {
+  local mode=$1 rate=$2 secs=$3 w0 w1 s o0 o1 h0 h1 t0 t1
+  read -r w0 w1 <<<"$(window "$secs")"
+  s=$(date +%s.%N)
+  ip netns exec "$N_CLI" timeout -k 2 $((secs + 5)) taskset -c 0 "$PKTGEN_BIN" -syn -syn-src "$FLOOD_SRC" -i c0 -dmac "$L0_MAC" \
+    -dst "$VIP" -dport "$FLOOD_PORT" -batch "$(syn_batch "$rate")" -rate "$rate" -dur "${secs}s" >>"$RUN/pktgen.log" 2>&1 &
+  local p=$!
+  sleep_until "$w0" "$s"; t0=$(date +%s.%N); o0=$(c0_count); h0=$(syn_handled "$mode")
+  sleep_until "$w1" "$s"; t1=$(date +%s.%N); o1=$(c0_count); h1=$(syn_handled "$mode")
+  wait "$p" || true
+  awk -v o0="$o0" -v o1="$o1" -v h0="$h0" -v h1="$h1" -v t0="$t0" -v t1="$t1" \
+    'BEGIN{ t=t1-t0; printf "%.0f %.0f\n", (o1-o0)/t, (h1-h0)/t }'
+}
+
+# syn_peak MODE: the saturating SYN rate P, found as udp-2x finds the UDP one: the flood flat
+# out, then paced at the SWEEP fractions of that; P is the most SYNs handled per second (a
+# probe counts at most what it offered): offered at P, the lb just keeps up. Prints "P sweep".
+syn_peak() {
+  local mode=$1 o h o2 x rate peak sweep
+  read -r o h <<<"$(syn_probe "$mode" 0 "$DUR_PROBE")"
+  peak=$(( h < o ? h : o )); sweep="flat:$o>$h"
+  for x in $SWEEP; do
+    rate=$(awk -v o="$o" -v x="$x" 'BEGIN{printf "%.0f", o*x}')
+    read -r o2 h <<<"$(syn_probe "$mode" "$rate" "$DUR_PROBE")"
+    sweep="$sweep,$o2>$h"
+    h=$(( h < o2 ? h : o2 )); [ "$h" -gt "$peak" ] && peak=$h
+  done
+  echo "$peak $sweep"
+}
+
+# iperf_rtt: the smoothed RTT (ms) of the busiest TCP connection of ns cli to VIP:5201
+iperf_rtt() {
+  nsx "$N_CLI" ss -tin state established "( dport = :5201 )" 2>/dev/null | awk '
+    { for(i=1;i<=NF;i++){ if($i ~ /^rtt:/){ split(substr($i,5),a,"/"); r=a[1] } if($i ~ /^bytes_sent:/) b=substr($i,12)+0 }
+      if(r != "" && b >= best){ best=b; rtt=r } }
+    END { printf "%.1f\n", rtt+0 }'
+}
+
+# iperf_run MODE PHASE RATE: one iperf3 stream for DUR s (the first second left out); with
+# PHASE alone or during, the generator runs from 0.5 s to the end, into fsink or at the VIP.
+# Prints "goodput_gbit retransmits flood_pps rtt_ms". During leaves the lb's counters in
+# $RUN/syn.0 (just before the flood) and $RUN/syn.1 (after it, the lb's queues drained).
+iperf_run() {
+  local mode=$1 phase=$2 rate=$3 s p g=0 w0 w1 f="" rtt paced=()
+  # TCP_RATE: pace the stream (iperf3 -b), below what every lb forwards alone
+  [ -n "${TCP_RATE:-}" ] && paced=(-b "$TCP_RATE")
+  s=$(date +%s.%N)
+  ip netns exec "$N_CLI" timeout $((DUR + 15)) iperf3 -c "$VIP" -p 5201 -t "$DUR" -O 1 -f g ${paced[@]+"${paced[@]}"} >"$RUN/iperf3.out" 2>&1 &
+  p=$!
+  if [ "$phase" != bare ]; then
+    local dev=c0 dmac=$L0_MAC
+    [ "$phase" = alone ] && { dev=fsink; dmac=02:00:00:00:00:01; }
+    sleep_until 0.4 "$s"
+    [ "$phase" = during ] && syn_snap 0
+    sleep_until 0.5 "$s"
+    ip netns exec "$N_CLI" timeout -k 2 $((DUR + 6)) taskset -c 0 "$PKTGEN_BIN" -syn -syn-src "$FLOOD_SRC" -i "$dev" -dmac "$dmac" \
+      -dst "$VIP" -dport "$FLOOD_PORT" -batch "$(syn_batch "$rate")" -rate "$rate" -dur "$((DUR + 1))s" >"$RUN/pktgen.out" 2>&1 &
+    g=$!
+  fi
+  sleep_until 1.5 "$s"
+  acct_begin "syn-$phase"
+  sleep_until "$DUR" "$s"
+  rtt=$(iperf_rtt)
+  sleep_until "$DUR.5" "$s"
+  acct_end "syn-$phase" >/dev/null
+  wait "$p" || true
+  if [ "$g" != 0 ]; then wait "$g" || true; cat "$RUN/pktgen.out" >>"$RUN/pktgen.log"
+    f=$(awk '{ for(i=1;i<=NF;i++) if($i ~ /^pps=/) print substr($i,5) }' "$RUN/pktgen.out"); fi
+  # (uvs's ring holds at most ~0.2 s of frames at the rates here)
+  [ "$phase" = during ] && { sleep 0.5; syn_snap 1; }
+  cat "$RUN/iperf3.out" >>"$RUN/iperf3.log"
+  awk -v f="${f:-0}" -v rtt="$rtt" '/receiver/ { for(i=1;i<=NF;i++) if($i=="Gbits/sec") g=$(i-1) }
+       /sender/   { for(i=1;i<=NF;i++) if($i=="Gbits/sec") r=$(i+1) }
+       END { printf "%.2f %d %s %s\n", g+0, r+0, f, rtt }' "$RUN/iperf3.out"
+}
+
+# syn_snap 0|1: the counters read at the start and the end of the flood's window
+syn_snap() {
+  local f="$RUN/syn.$1"
+  {
+    echo "t $(date +%s.%N)"
+    echo "absorbed $(absorbed)"
+    echo "backlog1 $(cpu1_backlog_drops)"
+    local d; for d in l0 l1; do
+      echo "$d.rx $(lb_dev_count "$d" rx_packets)"; echo "$d.rxdrop $(lb_dev_count "$d" rx_dropped)"
+    done
+    echo "c0.txdrop $(nsx "$N_CLI" cat /sys/class/net/c0/statistics/tx_dropped)"
+    # conntrack's drops (a full table) since ns lb was made
+    echo "ctdrop $(nsx "$N_LB" conntrack -S 2>/dev/null | awk '{ for(i=1;i<=NF;i++) if($i ~ /^(drop|early_drop)=/){ split($i,a,"="); s+=a[2] } } END{ print s+0 }')"
+    nsx "$N_LB" nstat -saz TcpExtSyncookiesSent TcpExtListenOverflows TcpExtListenDrops 2>/dev/null | awk '/^TcpExt/{print $1, $2}'
+  } >"$f"
+  if is_uvs "$MODE_NOW"; then uvs_metrics >"$f.metrics"; fi
+}
+snapd() { awk -v k="$1" '$1 == k { v[FILENAME] = $2 } END { printf "%.0f\n", v[ARGV[2]] - v[ARGV[1]] }' "$RUN/syn.0" "$RUN/syn.1"; }
+snapm() { echo $(( $(metric "$1" "$RUN/syn.1.metrics") - $(metric "$1" "$RUN/syn.0.metrics") )); }
+
+load_tcp_synflood() {
+  local mode=$1 rate=$FLOOD_RATE sweep="" gb rb tb ga ra fa ta gd rd fd td secs extra=""
+  MODE_NOW=$mode
+  if [ "$rate" = peak ]; then
+    read -r rate sweep <<<"$(syn_peak "$mode")"
+    [ "$rate" -gt 0 ] || { log "no SYN was handled in the sweep: $sweep"; return 1; }
+    # the sweep's half-open entries go: a fresh conntrack table, a fresh uvs
+    nsx "$N_LB" conntrack -F >/dev/null 2>&1 || true
+    if is_uvs "$mode"; then mode_down; mode_up "$mode" 1; rps on; fi
+    sleep 1
+  fi
+  read -r gb rb _ tb <<<"$(iperf_run "$mode" bare "$rate")"
+  read -r ga ra fa ta <<<"$(iperf_run "$mode" alone "$rate")"
+  read -r gd rd fd td <<<"$(iperf_run "$mode" during "$rate")"
+  # the counters' deltas span the whole flood, DUR + 1 s, and the drain after it
+  secs=$((DUR + 1))
+  rate_of() { awk -v n="$1" -v s="$secs" 'BEGIN{ printf "%.0f", (s > 0) ? n / s : 0 }'; }
+  case "$mode" in
+    nft)
+      extra="conntrack=$(nsx "$N_LB" conntrack -C 2>/dev/null || echo 0);ct_drop_pps=$(rate_of "$(snapd ctdrop)")" ;;
+    haproxy)
+      extra="cookies_pps=$(rate_of "$(snapd TcpExtSyncookiesSent)");listen_drops_pps=$(rate_of "$(snapd TcpExtListenDrops)")" ;;
+    uvs)
+      local m1="$RUN/syn.1.metrics"
+      extra="table=$(metric uvs_connection_table_entries "$m1");capacity=$(metric uvs_connection_table_capacity "$m1")"
+      extra="$extra;refused_pps=$(rate_of "$(snapm uvs_connection_table_full_refusals_total)");evicted_pps=$(rate_of "$(snapm uvs_connection_table_evictions_total)")"
+      extra="$extra;drop_packet_pps=$(rate_of "$(snapm 'uvs_dropped_packets_total{reason="drop_packet"')")"
+      extra="$extra;dropped_pps=$(rate_of "$(snapm uvs_dropped_packets_total)")"
+      extra="$extra;fwd_l0_pps=$(rate_of "$(snapm 'uvs_port_forwarded_frames_total{device="l0"')")"
+      # frames the kernel handed l0 and l1 that uvs never read: its rings were full (uvs
+      # keeps the ring's own drop counter, PACKET_STATISTICS, out of its metrics)
+      extra="$extra;ring_drop_l0_pps=$(rate_of $(( $(snapd l0.rx) - $(snapm 'uvs_port_receive_frames_total{device="l0"') )))"
+      extra="$extra;ring_drop_l1_pps=$(rate_of $(( $(snapd l1.rx) - $(snapm 'uvs_port_receive_frames_total{device="l1"') )))" ;;
+  esac
+  printf 'value=%s;bare=%s;alone=%s;during=%s;retrans_alone=%s;retrans_during=%s;rtt_bare=%s;rtt_alone=%s;rtt_during=%s;rate=%s;flood_pps=%s;sink_pps=%s;replies_pps=%s;backlog_drop_pps=%s;c0_drop_pps=%s;busy1=%s;%s;sweep=%s\n' \
+    "$(awk -v a="$ga" -v d="$gd" 'BEGIN{ printf "%.1f", (a > 0) ? 100 * d / a : 0 }')" "$gb" "$ga" "$gd" "$ra" "$rd" "$tb" "$ta" "$td" "$rate" "${fd:-0}" "${fa:-0}" \
+    "$(rate_of "$(snapd absorbed)")" "$(rate_of "$(snapd backlog1)")" "$(rate_of "$(snapd c0.txdrop)")" \
+    "$(acct syn-during busy1)" "$extra;busy1_alone=$(acct syn-alone busy1);uvs_alone=$(acct syn-alone uvs);uvs_during=$(acct syn-during uvs)" "${sweep:-fixed}"
 }

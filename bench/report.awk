@@ -2,7 +2,7 @@
 # by side (one column each), then, when uvs-dr or uvs-tun ran, uvs's forwarding methods (one
 # row each: NAT, DR, TUN).
 # Variables: modes, loads (space-separated lists), fmax (foreign-load threshold, % of a core),
-# fixed (the fixed UDP rate), tuntype (ipip or gue). Each cell is the median of its runs;
+# fixed (the fixed UDP rate), tuntype (ipip or gue), floodrate (FLOOD_RATE). Each cell is the median of its runs;
 # ratios are uvs / peer.
 
 function parse(s, out,    n, a, i, p) {
@@ -25,6 +25,23 @@ function grp(x,    s, r) {  # 29866 -> "29 866"
 function kp(x) { return sprintf("%.0f k", x / 1000) }
 function mark(m, l) { return (m, l) in disturbed ? " †" : "" }
 
+# what the lb made of the flood: nft its conntrack table, haproxy the lb kernel's SYN cookies,
+# uvs its connection table, what it refused or evicted, and the frames its rings dropped
+function synlb(m, l,    x, rd) {
+  if (m == "nft") return sprintf("conntrack %s, %s dropped/s", grp(get(m, l, "conntrack")), kp(get(m, l, "ct_drop_pps")))
+  if (m == "haproxy") return sprintf("%s cookies/s", kp(get(m, l, "cookies_pps")))
+  if (m == "uvs") {
+    x = sprintf("table %s of %s", grp(get(m, l, "table")), grp(get(m, l, "capacity")))
+    if (get(m, l, "refused_pps") > 0) x = x sprintf(", %s refused/s", kp(get(m, l, "refused_pps")))
+    if (get(m, l, "evicted_pps") > 0) x = x sprintf(", %s evicted/s", kp(get(m, l, "evicted_pps")))
+    if (get(m, l, "drop_packet_pps") > 0) x = x sprintf(", %s drop_packet/s", kp(get(m, l, "drop_packet_pps")))
+    # (a difference of two counters read a few ms apart: a small negative is zero)
+    rd = get(m, l, "ring_drop_l0_pps") + get(m, l, "ring_drop_l1_pps")
+    return x sprintf("; ring drops %s/s", kp(rd > 0 ? rd : 0))
+  }
+  return "—"
+}
+
 # the number a row compares, and how a cell shows it
 function num(kind, m, l) { return (kind == "peak") ? get(m, l, "peak") : get(m, l, "value") }
 function show(kind, m, l,    v, x) {
@@ -38,10 +55,15 @@ function show(kind, m, l,    v, x) {
   else if (kind == "2x") x = sprintf("%.0f %% at ×%.1f", v, get(m, l, "load"))
   else if (kind == "2xf") x = sprintf("%.0f %%", (get(m, l, "peak") > 0) ? 100 * get(m, l, "forwarded") / get(m, l, "peak") : 0)
   else if (kind == "cpu") x = sprintf("%.2f µs (%.0f %%)", v, 100 * get(m, l, "busy1"))
+  else if (kind == "syn") x = sprintf("%.0f %% (%.2f → %.2f)", v, get(m, l, "alone"), get(m, l, "during"))
+  else if (kind == "synbare") x = sprintf("%.2f", get(m, l, "bare"))
+  else if (kind == "synrate") x = kp(get(m, l, "flood_pps"))
+  else if (kind == "synrtt") x = sprintf("%.1f → %.1f ms", get(m, l, "rtt_alone"), get(m, l, "rtt_during"))
+  else if (kind == "synlb") x = synlb(m, l)
   return x mark(m, l)
 }
 function ratio(kind, l, peer,    a, b) {
-  if (kind ~ /^2x/ || !inmodes["uvs"] || !inmodes[peer]) return ""
+  if (kind ~ /^(2x|syn)/ || !inmodes["uvs"] || !inmodes[peer]) return ""
   if (!has("uvs", l) || !has(peer, l)) return "—"
   a = num(kind, "uvs", l); b = num(kind, peer, l)
   return (b > 0) ? sprintf("%.2f×", a / b) : "—"
@@ -63,6 +85,7 @@ function target(kind, l,    r1, r2, t) {
     }
     return t
   }
+  if (kind == "syn") return "≥ 90 %" (has("uvs", l) ? tick(get("uvs", l, "value") >= 90) : "")
   if (kind == "cpu") return "≤ 0.8× nft" ((has("uvs", l) && has("nft", l) && num(kind, "nft", l) > 0) ? tick(num(kind, "uvs", l) <= 0.8 * num(kind, "nft", l)) : "")
   return ""
 }
@@ -143,6 +166,11 @@ END {
     row("UDP 60 B at 2× the saturating load: delivered, % of peak", "2x", "udp-2x")
     row("… sent out by the lb on l1 at that load (before the servers' side drops), % of peak", "2xf", "udp-2x")
     row(sprintf("CPU per forwarded packet at %s kpps (lb core busy)", fixed / 1000), "cpu", "udp-200k")
+    row("TCP goodput during a SYN flood, % of alone (Gbit/s alone → during)", "syn", "tcp-synflood")
+    row("… the SYN flood, pps (" (floodrate == "peak" ? "the lb's saturating rate" : (floodrate == 0 ? "flat out" : "paced at " kp(floodrate))) ")", "synrate", "tcp-synflood")
+    row("… the stream's RTT alone → during", "synrtt", "tcp-synflood")
+    row("… the lb after the flood", "synlb", "tcp-synflood")
+    row("… TCP goodput with no generator running, Gbit/s", "synbare", "tcp-synflood")
     extra = ""
     if (has("uvs", "udp-200k") && get("uvs", "udp-200k", "proc_us") != "")
       extra = sprintf("At %s kpps the uvs process itself (utime+stime, /proc/PID/stat) accounts for %.2f µs per packet of the lb core's %.2f µs. ", fixed / 1000, get("uvs", "udp-200k", "proc_us"), get("uvs", "udp-200k", "value"))

@@ -12,14 +12,18 @@
 # lb_kind = "DR" / "TUN": the servers hold the VIP and reply to the client directly; for TUN
 # they run `uvs realserver`, since this kernel has no ipip either).
 # Loads: http-close, http-ka (wrk, 2 x -t1 -c32), tcp (iperf3, one stream), udp-over (60-byte
-# UDP flat out), udp-2x (2x the saturating load), udp-200k (CPU per packet at 200 kpps).
+# UDP flat out), udp-2x (2x the saturating load), udp-200k (CPU per packet at 200 kpps), and,
+# not by default, tcp-synflood (one iperf3 stream alone and during a spoofed SYN flood at the
+# saturating rate; modes nft, haproxy and uvs only).
 # uvs-dr and uvs-tun run the loads in METHOD_LOADS only (the UDP ones unless told).
 #
 # Environment: DUR (s per run, 5), RUNS (runs per cell, median reported; 1), MODES, LOADS,
 # METHOD_LOADS (udp-over udp-2x udp-200k), TUN_TYPE (ipip or gue), GUE_PORT (6080),
 # BENCH_WORK (/tmp/uvs-bench), UVS_BIN (default: build ./bin/uvs), NS_PREFIX (uvsb), FLOWS (1024),
 # FIXED_RATE (200000), DUR_PROBE (3), SWEEP, QUIET_IDLE (85), QUIET_MAX_WAIT (20),
-# FOREIGN_MAX (10), MAX_ATTEMPTS (2). docs/bench.md explains the method and the figures.
+# FOREIGN_MAX (10), MAX_ATTEMPTS (2), FLOOD_RATE (peak, or pps; 0: flat out), FLOOD_PORT (80),
+# FLOOD_SRC (198.18.0.0/15), TCP_RATE (tcp-synflood's stream paced, iperf3 -b; unpaced), UVS_IPVS (uvs's [ipvs] keys, ';'-separated, e.g.
+# "size = 65536; drop_entry = 1"). docs/bench.md explains the method and the figures.
 #
 # Needs root, 2+ CPUs, Go. Installs haproxy nginx-light iperf3 wrk nftables conntrack iproute2
 # when missing. Everything it starts runs in namespaces named $NS_PREFIX-*, and is stopped,
@@ -47,6 +51,11 @@ QUIET_IDLE="${QUIET_IDLE:-85}"
 QUIET_MAX_WAIT="${QUIET_MAX_WAIT:-20}"
 FOREIGN_MAX="${FOREIGN_MAX:-10}"      # % of a core used by other tenants before a run is retried
 MAX_ATTEMPTS="${MAX_ATTEMPTS:-2}"
+FLOOD_RATE="${FLOOD_RATE:-peak}"      # tcp-synflood: the SYN rate; peak: the lb's saturating rate, found by a sweep
+FLOOD_PORT="${FLOOD_PORT:-80}"        # ... the VIP's port it floods
+FLOOD_SRC="${FLOOD_SRC:-198.18.0.0/15}"   # ... the prefix of its spoofed sources (RFC 2544's benchmarking range)
+TCP_RATE="${TCP_RATE:-}"              # ... its iperf3 stream paced (-b, e.g. 2G); unpaced when empty
+UVS_IPVS="${UVS_IPVS:-}"              # uvs's [ipvs] table, keys separated by ';'
 BENCH_WORK="${BENCH_WORK:-/tmp/uvs-bench}"
 RUN="$BENCH_WORK/run"
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -56,8 +65,12 @@ PKTGEN_BIN="$ROOT/bin/pktgen"
 DEPS="haproxy nginx-light iperf3 wrk nftables conntrack iproute2"
 
 for m in $MODES; do case "$m" in route|nft|haproxy|uvs|uvs-dr|uvs-tun) ;; *) die "unknown mode $m (route nft haproxy uvs uvs-dr uvs-tun)" ;; esac; done
-for l in $LOADS $METHOD_LOADS; do case "$l" in http-close|http-ka|tcp|udp-over|udp-2x|udp-200k) ;;
-  *) die "unknown load $l (http-close http-ka tcp udp-over udp-2x udp-200k)" ;; esac; done
+for l in $LOADS $METHOD_LOADS; do case "$l" in http-close|http-ka|tcp|udp-over|udp-2x|udp-200k|tcp-synflood) ;;
+  *) die "unknown load $l (http-close http-ka tcp udp-over udp-2x udp-200k tcp-synflood)" ;; esac; done
+[[ "$FLOOD_RATE" = peak || "$FLOOD_RATE" =~ ^[0-9]+$ ]] || die "FLOOD_RATE must be peak or a rate in pps (0: flat out)"
+if ! [[ "$FLOOD_PORT" =~ ^[0-9]+$ ]] || [ "$FLOOD_PORT" -lt 1 ] || [ "$FLOOD_PORT" -gt 65535 ]; then die "FLOOD_PORT must be a port"; fi
+[ -z "$TCP_RATE" ] || [[ "$TCP_RATE" =~ ^[0-9]+[KMG]?$ ]] || die "TCP_RATE must be a rate as iperf3 -b takes it (2G, 500M)"
+[[ "$FLOOD_SRC" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$ ]] || die "FLOOD_SRC must be an IPv4 prefix"
 case "$TUN_TYPE" in ipip|gue) ;; *) die "TUN_TYPE must be ipip or gue" ;; esac
 [[ "$DUR" =~ ^[0-9]+$ ]] && [ "$DUR" -ge 2 ] || die "DUR must be a whole number of seconds >= 2"
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
@@ -124,6 +137,10 @@ uvs_toml() {
 name = "l0"
 addresses = ["$LB_IP0/24"]
 vnet_hdr = true
+  # the SYN flood's spoofed sources (tcp-synflood): their replies go back to the client side
+  [[interface.route]]
+  prefix = "$FLOOD_SRC"
+  via = "$CLI_IP"
 
 [[interface]]
 name = "l1"
@@ -161,6 +178,17 @@ $tun
   [[virtual_server.real_server]]
   address = "$RS2:9000"
 
+[ipvs]
+$(tr ';' '\n' <<<"$UVS_IPVS" | sed 's/^ *//')
+
+# the harness's own socket (not /run/uvs/uvs.sock, which another uvs may hold), and the
+# metrics that tcp-synflood reads, on ns lb's loopback
+[control]
+socket = "$RUN/uvs.sock"
+
+[metrics]
+listen = "127.0.0.1:9182"
+
 [log]
 level = "info"
 format = "json"
@@ -190,10 +218,12 @@ record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$TSV"; }
 # measure MODE LOAD RUN: one cell, retried once when other tenants disturbed it
 measure() {
   local mode=$1 load=$2 run=$3 tag pin="" attempt=1 idle kv rc status fo cpu
-  case "$load" in http-*) tag=http ;; tcp) tag=tcp ;; *) tag=udp ;; esac
+  case "$load" in http-*) tag=http ;; tcp) tag=tcp ;; tcp-synflood) tag=syn-during ;; *) tag=udp ;; esac
   if [ "$mode" = haproxy ] && [ "$tag" = udp ]; then record "$mode" "$load" "$run" n/a "" "" "" ""; return; fi
+  # the SYN flood compares the three that load-balance TCP by NAT or proxy
+  if [ "$load" = tcp-synflood ] && [[ " nft haproxy uvs " != *" $mode "* ]]; then record "$mode" "$load" "$run" n/a "" "" "" ""; return; fi
   if [[ "$mode" == uvs-* && " $METHOD_LOADS " != *" $load "* ]]; then record "$mode" "$load" "$run" n/a "" "" "" ""; return; fi
-  is_uvs "$mode" && [ "$tag" = udp ] && pin=1
+  is_uvs "$mode" && [[ "$tag" = udp || "$tag" = syn-* ]] && pin=1
   while :; do
     idle=$(quiet_wait)
     rm -f "$RUN/acct.$tag"
@@ -205,7 +235,7 @@ measure() {
     if [ $rc != 0 ]; then
       status="FAIL:start"
     else
-      [ "$tag" = udp ] && rps on
+      [[ "$tag" = udp || "$tag" = syn-* ]] && rps on
       kv=$(set -e; case "$load" in
         http-close) load_http close "$mode" ;;
         http-ka) load_http ka "$mode" ;;
@@ -213,6 +243,7 @@ measure() {
         udp-over) load_udp_over "$mode" ;;
         udp-2x) load_udp_2x "$mode" ;;
         udp-200k) load_udp_fixed "$mode" ;;
+        tcp-synflood) load_tcp_synflood "$mode" ;;
       esac)
       rc=$?
       kv=$(tail -n1 <<<"$kv")
@@ -221,9 +252,10 @@ measure() {
     fi
     set -e
     mode_down
-    # nothing forwarded is a failure, not a figure
+    # nothing forwarded is a failure, not a figure (tcp-synflood: nothing forwarded without
+    # the flood; a stream starved by the flood is a figure)
     if [ "$status" = ok ] && awk -v kv="$kv" 'BEGIN{ n=split(kv,a,";"); for(i=1;i<=n;i++){ split(a[i],p,"="); v[p[1]]=p[2] }
-        z = ("delivered" in v) ? v["delivered"]+0 : v["value"]+0; exit !(z==0) }'; then status="FAIL:zero"; fi
+        z = ("delivered" in v) ? v["delivered"]+0 : ("alone" in v) ? v["alone"]+0 : v["value"]+0; exit !(z==0) }'; then status="FAIL:zero"; fi
     fo=$(acct "$tag" foreign 2>/dev/null || true); cpu=$(acct "$tag" cpu 2>/dev/null || true)
     log "$mode $load run $run: $status $kv | $cpu"
     if [ "$status" != ok ] && is_uvs "$mode"; then
@@ -248,12 +280,17 @@ done
 elapsed=$((SECONDS - t_start))
 
 # ---- the report ----------------------------------------------------------------------------
+flood=()
+if [[ " $LOADS " == *" tcp-synflood "* ]]; then
+  flood=("FLOOD_RATE=$FLOOD_RATE" "FLOOD_PORT=$FLOOD_PORT" "FLOOD_SRC=$FLOOD_SRC")
+  [ -z "$TCP_RATE" ] || flood+=("TCP_RATE=$TCP_RATE")
+fi
 {
   echo "# uvs side by side: $(date -u +'%Y-%m-%d %H:%M UTC')"
   echo
-  echo "\`$(printf '%s ' "DUR=$DUR" "RUNS=$RUNS" "MODES=\"$MODES\"" "LOADS=\"$LOADS\"" "METHOD_LOADS=\"$METHOD_LOADS\"" "TUN_TYPE=$TUN_TYPE")bench/run.sh\` ($((elapsed / 60)) min $((elapsed % 60)) s)"
+  echo "\`$(printf '%s ' "DUR=$DUR" "RUNS=$RUNS" "MODES=\"$MODES\"" "LOADS=\"$LOADS\"" "METHOD_LOADS=\"$METHOD_LOADS\"" "TUN_TYPE=$TUN_TYPE" ${flood[@]+"${flood[@]}"} ${UVS_IPVS:+"UVS_IPVS=\"$UVS_IPVS\""})bench/run.sh\` ($((elapsed / 60)) min $((elapsed % 60)) s)"
   echo
-  awk -F'\t' -v modes="$MODES" -v loads="$LOADS" -v fmax="$FOREIGN_MAX" -v fixed="$FIXED_RATE" -v tuntype="$TUN_TYPE" \
+  awk -F'\t' -v modes="$MODES" -v loads="$LOADS" -v fmax="$FOREIGN_MAX" -v fixed="$FIXED_RATE" -v tuntype="$TUN_TYPE" -v floodrate="$FLOOD_RATE" \
     -f "$ROOT/bench/report.awk" "$TSV"
   if [ -n "$SKIPPED" ]; then echo; echo "Not measured:"; echo; printf '%s' "$SKIPPED"; fi
   echo

@@ -2,13 +2,19 @@
 
 // Command pktgen is the UDP load of `make bench`: it sends small Ethernet/IPv4/UDP frames
 // over many flows out of one interface with AF_PACKET and sendmmsg(2), flat out or paced to a
-// fixed rate, for a bounded time.
+// fixed rate, for a bounded time. With -syn it is the SYN flood of the tcp-synflood load
+// instead: TCP SYNs (with an MSS option) to -dst:-dport from random source addresses of
+// -syn-src, random source ports (1024-65535), sequence numbers and IP IDs.
 //
 //	pktgen -i c0 -dmac 02:..:01 -dst 10.0.1.100 -flows 1024 -size 60 -rate 200000 -dur 5s
+//	pktgen -i c0 -dmac 02:..:01 -dst 10.0.1.100 -dport 80 -syn -syn-src 198.18.0.0/15 -rate 300000
 //
-// Every frame is built once, before the clock starts, with its checksums; the send loop only
-// points sendmmsg at them, cycling over the flows (destinations interleaved). The socket is
-// transmit-only (protocol 0: it receives nothing) and bypasses the qdisc.
+// Every UDP frame is built once, before the clock starts, with its checksums; the send loop
+// only points sendmmsg at them, cycling over the flows (destinations interleaved). In SYN mode
+// there are -batch frame buffers, and before each sendmmsg every one is rewritten in place
+// with a fresh source, port and sequence number, its checksums updated from the sums of the
+// fixed part (a few ns a frame, no allocation). The socket is transmit-only (protocol 0: it
+// receives nothing) and bypasses the qdisc.
 //
 // A frame the next device refuses (a veth whose peer's backlog is full answers ENOBUFS) is
 // counted as dropped and not sent again: the offered load stays what was asked for, as on a
@@ -18,7 +24,7 @@
 //
 // It stops after -dur, or on SIGINT/SIGTERM, and prints one line:
 //
-//	pktgen: c0 attempted=N sent=N dropped=N secs=S pps=N
+//	pktgen: c0 udp|syn attempted=N sent=N dropped=N secs=S pps=N
 //
 // Needs CAP_NET_RAW in the interface's namespace. Standard library and golang.org/x/sys only.
 package main
@@ -59,6 +65,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rate := fs.Float64("rate", 0, "frames per second; 0 sends flat out")
 	dur := fs.Duration("dur", 5*time.Second, "how long to send")
 	sndbuf := fs.Int("sndbuf", 4<<20, "socket send buffer (SO_SNDBUFFORCE)")
+	syn := fs.Bool("syn", false, "send spoofed TCP SYNs to -dst:-dport instead of UDP (-src, -sport and -flows are ignored)")
+	synSrcS := fs.String("syn-src", "198.18.0.0/15", "with -syn: the prefix the random source addresses are drawn from")
+	seed := fs.Uint64("seed", 0, "with -syn: the random generator's seed (0: from the clock)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -96,11 +105,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	spec := frameSpec{dmac: dmac, smac: ifi.HardwareAddr, size: *size, ttl: 64}
-	fl := flows(src, dsts, uint16(*sport), uint16(*dport), *nflows)
-	frames := make([][]byte, len(fl))
-	for i, f := range fl {
-		if frames[i], err = buildFrame(spec, f); err != nil {
-			return fail("-size %d: %v", *size, err)
+	var frames [][]byte
+	var refill func() // rewrites every frame before a send (SYN mode)
+	if *syn {
+		pfx, err := netip.ParsePrefix(*synSrcS)
+		if err != nil || !pfx.Addr().Is4() {
+			return fail("-syn-src %q: not an IPv4 prefix", *synSrcS)
+		}
+		// frame i is a SYN to dsts[i % len(dsts)]; a send covers all of them once
+		tps := make([]*synTemplate, len(dsts))
+		for i, d := range dsts {
+			if tps[i], err = newSYNTemplate(spec, pfx, d, uint16(*dport)); err != nil {
+				return fail("-size %d: %v (a SYN frame has at least %d bytes)", *size, err, minSYN)
+			}
+		}
+		n := max(*batch, len(dsts))
+		frames = make([][]byte, n)
+		for i := range frames {
+			frames[i] = tps[i%len(tps)].frame()
+		}
+		r := rng(*seed)
+		if *seed == 0 {
+			r = rng(time.Now().UnixNano())
+		}
+		refill = func() {
+			for i, b := range frames {
+				tps[i%len(tps)].fill(b, &r)
+			}
+		}
+		*batch = n
+	} else {
+		fl := flows(src, dsts, uint16(*sport), uint16(*dport), *nflows)
+		frames = make([][]byte, len(fl))
+		for i, f := range fl {
+			if frames[i], err = buildFrame(spec, f); err != nil {
+				return fail("-size %d: %v", *size, err)
+			}
 		}
 	}
 
@@ -136,6 +176,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 				}
 			}
 		}
+		if refill != nil {
+			refill()
+		}
 		n, err := tx.send(*batch)
 		attempted += uint64(n)
 		if err != nil {
@@ -144,8 +187,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	secs := time.Since(start).Seconds()
-	fmt.Fprintf(stdout, "pktgen: %s attempted=%d sent=%d dropped=%d secs=%.3f pps=%.0f\n",
-		*ifname, attempted, tx.sent, tx.dropped, secs, float64(attempted)/secs)
+	mode := "udp"
+	if *syn {
+		mode = "syn"
+	}
+	fmt.Fprintf(stdout, "pktgen: %s %s attempted=%d sent=%d dropped=%d secs=%.3f pps=%.0f\n",
+		*ifname, mode, attempted, tx.sent, tx.dropped, secs, float64(attempted)/secs)
 	return 0
 }
 
