@@ -14,13 +14,13 @@ const counterShards = 8
 // 40 bytes never share a line.
 type counterLine struct {
 	conns, inPkts, outPkts, inBytes, outBytes atomic.Uint64
-	_                                         [128 - 40]byte
+	_                                         [falseSharingPad - 40]byte
 }
 
 // Counters are the per-service and per-real-server totals IPVS keeps: connections, packets
 // and bytes in each direction. Written by workers without locks, read at any time.
 type Counters struct {
-	_     [128 - 40]byte // nor does the first slot share one with the fields before it
+	_     [falseSharingPad - 40]byte // nor does the first slot share one with the fields before it
 	lines [counterShards]counterLine
 }
 

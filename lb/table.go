@@ -137,9 +137,9 @@ type Dest struct {
 	// padding keeps it off the lines of the fields around it, which the forwarding of
 	// established packets reads (without it, an evicting SYN flood on one core cost the
 	// established packets on another 13 points of their rate).
-	_      [128]byte
+	_      [falseSharingPad]byte
 	counts sched.Counts
-	_      [128]byte
+	_      [falseSharingPad]byte
 	ctrs   Counters
 	est    estimator
 	svc    svcKey
