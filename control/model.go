@@ -245,6 +245,7 @@ type Port struct {
 	Name      string `json:"name"`
 	RxFrames  uint64 `json:"rx_frames"`
 	RxErrors  uint64 `json:"rx_errors"`
+	RxDropped uint64 `json:"rx_dropped"` // dropped before uvs read them: a full receive ring or queue
 	Forwarded uint64 `json:"forwarded"`
 	Passed    uint64 `json:"passed"`
 	Rejected  uint64 `json:"rejected"`

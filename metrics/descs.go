@@ -87,7 +87,7 @@ type descs struct {
 
 	drops *prometheus.Desc
 
-	port [8]*prometheus.Desc // in portCounters' order
+	port [len(portCounters)]*prometheus.Desc // in portCounters' order
 }
 
 // syncCounters are the sync daemon's counters (control.Sync), in the order collectSync
@@ -105,9 +105,10 @@ var syncCounters = [9]struct{ name, help string }{
 }
 
 // portCounters are a port's counters (control.Port), in the order collectPorts reads them.
-var portCounters = [8]struct{ name, help string }{
+var portCounters = [...]struct{ name, help string }{
 	{"uvs_port_receive_frames_total", "Frames read from the port."},
 	{"uvs_port_receive_errors_total", "Failed reads on the port."},
+	{"uvs_port_receive_dropped_frames_total", "Frames the port dropped before uvs could read them (a full receive ring or queue: uvs fell behind)."},
 	{"uvs_port_forwarded_frames_total", "Frames received on the port and sent on (out of whichever port)."},
 	{"uvs_port_passed_frames_total", "Frames received on the port and handed to the host's stack."},
 	{"uvs_port_rejected_frames_total", "Frames received on the port and answered with an ICMP error instead."},

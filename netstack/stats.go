@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/uvs-lb/uvs/lb"
+	"github.com/uvs-lb/uvs/netstack/port"
 )
 
 // Drop is what a port loop counts on its own account besides lb.DropReason: the frames it
@@ -41,9 +42,12 @@ type Stats struct {
 // Dropped) are of frames received on the port; the Tx counters are of frames the loops sent
 // out of it, the host's own traffic not included.
 type PortStats struct {
-	Name      string
-	RxFrames  uint64 // frames read
-	RxErrors  uint64 // failed reads
+	Name     string
+	RxFrames uint64 // frames read
+	RxErrors uint64 // failed reads
+	// RxDropped counts the frames the port dropped before the loop could read them (a full
+	// receive ring or queue), where the port can tell (port.RxDropper; 0 otherwise).
+	RxDropped uint64
 	Forwarded uint64 // sent on, out of whichever port
 	Passed    uint64 // handed to the host
 	Rejected  uint64 // answered with an ICMP error instead
@@ -131,6 +135,9 @@ func (d *Dataplane) Stats() Stats {
 	s := Stats{Ports: make([]PortStats, len(d.ports))}
 	for i := range s.Ports {
 		s.Ports[i].Name = d.ports[i].port.Name()
+		if rd, ok := d.ports[i].port.(port.RxDropper); ok {
+			s.Ports[i].RxDropped = rd.RxDropped()
+		}
 	}
 	for _, l := range d.loops {
 		c := &l.ctr

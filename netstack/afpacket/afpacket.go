@@ -613,6 +613,12 @@ func (p *Port) Stats() Stats {
 	}
 }
 
+var _ port.RxDropper = (*Port)(nil)
+
+// RxDropped implements port.RxDropper: the frames the kernel dropped because the ring was
+// full (Stats.Drops). It makes one getsockopt call.
+func (p *Port) RxDropped() uint64 { return p.Stats().Drops }
+
 // harvest adds the kernel's counters (reset by each read) to ours. The caller holds life.
 func (p *Port) harvest() {
 	var packets, drops, freezes uint32

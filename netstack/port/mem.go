@@ -136,6 +136,9 @@ func (m *Mem) Dropped() uint64 {
 	return m.in.dropped
 }
 
+// RxDropped implements RxDropper: the frames dropped on this end's full queue.
+func (m *Mem) RxDropped() uint64 { return m.Dropped() }
+
 // BatchSize implements Port.
 func (m *Mem) BatchSize() int { return 64 }
 

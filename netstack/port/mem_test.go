@@ -58,6 +58,11 @@ func TestPipeReadBlocksUntilCloseAndFullQueueDrops(t *testing.T) {
 	if d := b.Dropped(); d != 10 {
 		t.Fatalf("Dropped = %d, want 10", d)
 	}
+	// What the dataplane reports as the port's receive drops (port.RxDropper).
+	var p Port = b
+	if rd, ok := p.(RxDropper); !ok || rd.RxDropped() != 10 {
+		t.Fatalf("b as an RxDropper: %v, %v", ok, rd)
+	}
 }
 
 // Each end's receive queue holds its own Queue of frames.

@@ -42,3 +42,12 @@ type Port interface {
 	// Close unblocks Read and releases the port.
 	Close() error
 }
+
+// RxDropper is a Port that can tell how many frames it dropped on their way in, before
+// Read could take them: a full receive ring or queue. Under a flood these are the frames the
+// loop never saw, so the dataplane reports them beside what it dropped itself.
+type RxDropper interface {
+	// RxDropped is the number of frames dropped so far. It may cost a system call: call
+	// it when a snapshot is taken, not per packet.
+	RxDropped() uint64
+}
