@@ -81,15 +81,28 @@ func (c *engineClock) init(raw Clock, step time.Duration) {
 
 // now is engine time. Allocation-free, lock-free: the data path's clock.
 func (c *engineClock) now() int64 {
-	b := c.base.Load()
-	t := c.raw.Now() + c.offset.Load()
-	if b == noBase {
-		return t
+	for {
+		// The loads are ordered against maintenance, which reads the clock, then stores
+		// the offset, then the base. The offset is loaded before the clock is read: an
+		// offset that absorbed a jump back, added to a reading from before that jump,
+		// would put engine time a step ahead of where the next readings will be.
+		b := c.base.Load()
+		off := c.offset.Load()
+		t := c.raw.Now() + off
+		if b == noBase {
+			return t
+		}
+		if c.base.Load() != b {
+			// A maintenance moved the base while this reader was between its loads: a stale
+			// base with a newer reading would clamp to a time before what other readers
+			// already returned. Read again.
+			continue
+		}
+		if t > b+c.step {
+			return b + c.step
+		}
+		return max(t, b)
 	}
-	if t > b+c.step {
-		return b + c.step
-	}
-	return max(t, b)
 }
 
 // discipline reads the clock for a maintenance: it absorbs a discontinuity into the offset,
