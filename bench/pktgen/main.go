@@ -34,6 +34,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -124,13 +125,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		for i := range frames {
 			frames[i] = tps[i%len(tps)].frame()
 		}
-		r := rng(*seed)
-		if *seed == 0 {
-			r = rng(time.Now().UnixNano())
+		seedv := *seed
+		if seedv == 0 {
+			seedv = uint64(time.Now().UnixNano())
 		}
+		r := rand.NewPCG(seedv, 0)
 		refill = func() {
 			for i, b := range frames {
-				tps[i%len(tps)].fill(b, &r)
+				tps[i%len(tps)].fill(b, r)
 			}
 		}
 		*batch = n

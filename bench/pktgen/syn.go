@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 )
 
@@ -94,21 +95,9 @@ func (t *synTemplate) write(b []byte, host uint32, sport uint16, seq uint32, id 
 	binary.BigEndian.PutUint16(tc[16:18], ^fold(t.tcpSum+s+uint32(sport)+seq>>16+seq&0xffff))
 }
 
-// rng is splitmix64: a few instructions per draw, no allocation, good enough to spread
-// spoofed sources over a /15 and ports over 64 K.
-type rng uint64
-
-func (r *rng) next() uint64 {
-	*r += 0x9e3779b97f4a7c15
-	z := uint64(*r)
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return z ^ z>>31
-}
-
 // fill writes a fresh random SYN into b: source address and port (1024-65535), sequence
 // number and IP ID all drawn from r.
-func (t *synTemplate) fill(b []byte, r *rng) {
-	x, y := r.next(), r.next()
+func (t *synTemplate) fill(b []byte, r *rand.PCG) {
+	x, y := r.Uint64(), r.Uint64()
 	t.write(b, uint32(x), uint16(1024+(x>>32)%64512), uint32(y), uint16(y>>32))
 }

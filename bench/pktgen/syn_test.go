@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"testing"
@@ -77,11 +78,11 @@ func TestSYNFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := tp.frame()
-		r := rng(42)
+		r := rand.NewPCG(42, 0)
 		srcs, ports, seqs := map[netip.Addr]bool{}, map[uint16]bool{}, map[uint32]bool{}
 		for i := 0; i < 2000; i++ {
 			// the same buffer written over and over, as the send loop does
-			tp.fill(b, &r)
+			tp.fill(b, r)
 			src, sport, seq := checkSYN(t, b, tc.size, pfx, dst, 80)
 			srcs[src], ports[sport], seqs[seq] = true, true, true
 		}
@@ -131,16 +132,16 @@ func TestSYNFillAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, r := tp.frame(), rng(1)
-	if n := testing.AllocsPerRun(1000, func() { tp.fill(b, &r) }); n != 0 {
+	b, r := tp.frame(), rand.NewPCG(1, 0)
+	if n := testing.AllocsPerRun(1000, func() { tp.fill(b, r) }); n != 0 {
 		t.Errorf("fill allocates %.0f times per frame", n)
 	}
 }
 
 func BenchmarkSYNFill(b *testing.B) {
 	tp, _ := newSYNTemplate(synSpec(60), netip.MustParsePrefix("198.18.0.0/15"), netip.MustParseAddr("10.0.1.100"), 80)
-	f, r := tp.frame(), rng(1)
+	f, r := tp.frame(), rand.NewPCG(1, 0)
 	for b.Loop() {
-		tp.fill(f, &r)
+		tp.fill(f, r)
 	}
 }
