@@ -1,7 +1,6 @@
 package apps
 
 import (
-	"context"
 	"io"
 	"net"
 	"testing"
@@ -35,29 +34,18 @@ func TestBulkStreams(t *testing.T) {
 
 // An echo that changes a byte is a mismatch, and the session makes a new connection.
 func TestBulkDetectsCorruption(t *testing.T) {
-	srv := listen(t, "", func(ctx context.Context, ln net.Listener) error {
-		stop := context.AfterFunc(ctx, func() { ln.Close() })
-		defer stop()
+	srv := listenEach(t, func(c net.Conn) {
+		c.Write([]byte("bad\n"))
+		buf := make([]byte, 4096)
 		for {
-			c, err := ln.Accept()
+			n, err := c.Read(buf)
 			if err != nil {
-				return nil
+				return
 			}
-			go func() {
-				defer c.Close()
-				c.Write([]byte("bad\n"))
-				buf := make([]byte, 4096)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					buf[n/2] ^= 1
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			}()
+			buf[n/2] ^= 1
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
 		}
 	})
 	s := run(t, 400*time.Millisecond, time.Second, &Bulk{Target: srv.addr(), Conns: 1, Timeout: time.Second})
@@ -68,20 +56,9 @@ func TestBulkDetectsCorruption(t *testing.T) {
 
 // An echo that stops answering breaks the connection after the timeout.
 func TestBulkTimesOut(t *testing.T) {
-	srv := listen(t, "", func(ctx context.Context, ln net.Listener) error {
-		stop := context.AfterFunc(ctx, func() { ln.Close() })
-		defer stop()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return nil
-			}
-			go func() {
-				defer c.Close()
-				c.Write([]byte("mute\n"))
-				io.Copy(io.Discard, c)
-			}()
-		}
+	srv := listenEach(t, func(c net.Conn) {
+		c.Write([]byte("mute\n"))
+		io.Copy(io.Discard, c)
 	})
 	s := run(t, 600*time.Millisecond, time.Second, &Bulk{Target: srv.addr(), Conns: 1, Timeout: 200 * time.Millisecond})
 	if s.ErrorKinds["timeout"] == 0 || s.Broken == 0 || s.Bytes != 0 {

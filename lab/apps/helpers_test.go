@@ -66,6 +66,25 @@ func listen(t *testing.T, addr string, serve func(context.Context, net.Listener)
 	return s
 }
 
+// listenEach starts a server on loopback that runs handle on each connection it accepts, in
+// a goroutine of its own, and closes the connection when handle returns.
+func listenEach(t *testing.T, handle func(net.Conn)) *server {
+	return listen(t, "", func(ctx context.Context, ln net.Listener) error {
+		stop := context.AfterFunc(ctx, func() { ln.Close() })
+		defer stop()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return nil
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	})
+}
+
 func startHTTP(t *testing.T, h *HTTPServer) *server {
 	return listen(t, "", h.Serve)
 }
