@@ -20,7 +20,7 @@ func OpenPort(ifc *conf.Interface) (port.Port, error) {
 				return nil, fmt.Errorf("vnet_hdr is off and the offloads of %s could not be turned off: %w", ifc.Device, err)
 			}
 		}
-		return afpacket.Open(afpacket.Config{Name: ifc.Device, VNetHdr: ifc.VnetHdr, Promisc: ifc.Promiscuous})
+		return afpacket.Open(afpacket.Config{Name: ifc.Device, VNetHdr: ifc.VnetHdr, Promisc: ifc.Promiscuous, SYNRing: ifc.SYNRing})
 	case conf.KindTap:
 		return tap.Open(tap.Config{Name: ifc.Device, VNetHdr: ifc.VnetHdr})
 	}

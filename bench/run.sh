@@ -23,7 +23,8 @@
 # FIXED_RATE (200000), DUR_PROBE (3), SWEEP, QUIET_IDLE (85), QUIET_MAX_WAIT (20),
 # FOREIGN_MAX (10), MAX_ATTEMPTS (2), FLOOD_RATE (peak, or pps; 0: flat out), FLOOD_PORT (80),
 # FLOOD_SRC (198.18.0.0/15), TCP_RATE (tcp-synflood's stream paced, iperf3 -b; unpaced), UVS_IPVS (uvs's [ipvs] keys, ';'-separated, e.g.
-# "size = 65536; drop_entry = 1"). docs/bench.md explains the method and the figures.
+# "size = 65536; drop_entry = 1"), UVS_SYN_RING (the interfaces' syn_ring: true, false; uvs's default). docs/bench.md
+# explains the method and the figures.
 #
 # Needs root, 2+ CPUs, Go. Installs haproxy nginx-light iperf3 wrk nftables conntrack iproute2
 # when missing. Everything it starts runs in namespaces named $NS_PREFIX-*, and is stopped,
@@ -56,6 +57,7 @@ FLOOD_PORT="${FLOOD_PORT:-80}"        # ... the VIP's port it floods
 FLOOD_SRC="${FLOOD_SRC:-198.18.0.0/15}"   # ... the prefix of its spoofed sources (RFC 2544's benchmarking range)
 TCP_RATE="${TCP_RATE:-}"              # ... its iperf3 stream paced (-b, e.g. 2G); unpaced when empty
 UVS_IPVS="${UVS_IPVS:-}"              # uvs's [ipvs] table, keys separated by ';'
+UVS_SYN_RING="${UVS_SYN_RING:-}"      # uvs's interfaces' syn_ring (true, false; empty: uvs's default)
 BENCH_WORK="${BENCH_WORK:-/tmp/uvs-bench}"
 RUN="$BENCH_WORK/run"
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -137,6 +139,7 @@ uvs_toml() {
 name = "l0"
 addresses = ["$LB_IP0/24"]
 vnet_hdr = true
+${UVS_SYN_RING:+syn_ring = $UVS_SYN_RING}
   # the SYN flood's spoofed sources (tcp-synflood): their replies go back to the client side
   [[interface.route]]
   prefix = "$FLOOD_SRC"
@@ -146,6 +149,7 @@ vnet_hdr = true
 name = "l1"
 addresses = ["$LB_IP1/24"]
 vnet_hdr = true
+${UVS_SYN_RING:+syn_ring = $UVS_SYN_RING}
 
 [[virtual_server]]
 address = "$VIP:80"
@@ -288,7 +292,7 @@ fi
 {
   echo "# uvs side by side: $(date -u +'%Y-%m-%d %H:%M UTC')"
   echo
-  echo "\`$(printf '%s ' "DUR=$DUR" "RUNS=$RUNS" "MODES=\"$MODES\"" "LOADS=\"$LOADS\"" "METHOD_LOADS=\"$METHOD_LOADS\"" "TUN_TYPE=$TUN_TYPE" ${flood[@]+"${flood[@]}"} ${UVS_IPVS:+"UVS_IPVS=\"$UVS_IPVS\""})bench/run.sh\` ($((elapsed / 60)) min $((elapsed % 60)) s)"
+  echo "\`$(printf '%s ' "DUR=$DUR" "RUNS=$RUNS" "MODES=\"$MODES\"" "LOADS=\"$LOADS\"" "METHOD_LOADS=\"$METHOD_LOADS\"" "TUN_TYPE=$TUN_TYPE" ${flood[@]+"${flood[@]}"} ${UVS_IPVS:+"UVS_IPVS=\"$UVS_IPVS\""} ${UVS_SYN_RING:+"UVS_SYN_RING=$UVS_SYN_RING"})bench/run.sh\` ($((elapsed / 60)) min $((elapsed % 60)) s)"
   echo
   awk -F'\t' -v modes="$MODES" -v loads="$LOADS" -v fmax="$FOREIGN_MAX" -v fixed="$FIXED_RATE" -v tuntype="$TUN_TYPE" -v floodrate="$FLOOD_RATE" \
     -f "$ROOT/bench/report.awk" "$TSV"

@@ -62,6 +62,9 @@ type Interface struct {
 	// VnetHdr makes an afpacket or tap port exchange virtio-net headers, so it sees GSO
 	// super-frames and partial checksums instead of needing the offloads turned off.
 	VnetHdr bool
+	// SYNRing gives an afpacket port a second receive ring for TCP connection openings, served
+	// after established traffic, so a SYN flood overflows its own ring (afpacket.Config.SYNRing).
+	SYNRing bool
 
 	key string // "interface[i]", for messages
 }

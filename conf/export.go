@@ -213,6 +213,7 @@ func (w *writer) iface(ifc *Interface) {
 	w.addrIf("gateway6", ifc.Gateway6, netip.Addr{})
 	w.boolIf("promiscuous", ifc.Promiscuous, false)
 	w.boolIf("vnet_hdr", ifc.VnetHdr, ifc.Kind != KindMemory)
+	w.boolIf("syn_ring", ifc.SYNRing, ifc.Kind == KindAFPacket)
 	for _, r := range ifc.Routes {
 		w.element("interface.route")
 		w.str("prefix", r.Prefix.String())

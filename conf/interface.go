@@ -21,6 +21,7 @@ func (p *parser) iface(c *Config, t *table) {
 	routes := t.Subs("route")
 	ifc.Promiscuous, _ = t.Bool("promiscuous")
 	vnet, hasVnet := t.Bool("vnet_hdr")
+	synRing, hasSYNRing := t.Bool("syn_ring")
 	t.Done()
 
 	dupName := false
@@ -48,6 +49,14 @@ func (p *parser) iface(c *Config, t *table) {
 	}
 
 	ifc.VnetHdr = ifc.Kind != KindMemory
+	ifc.SYNRing = ifc.Kind == KindAFPacket
+	if hasSYNRing {
+		if synRing && ifc.Kind != KindAFPacket {
+			t.Errorf("syn_ring", "only an afpacket interface has a SYN ring, not a %s one", ifc.Kind)
+		} else {
+			ifc.SYNRing = synRing
+		}
+	}
 	if ifc.Kind == KindMemory {
 		if t.Has("device") {
 			t.Errorf("device", "a memory interface has no host device")

@@ -95,6 +95,13 @@ type Config struct {
 	// Promisc adds a PACKET_MR_PROMISC membership: the interface is promiscuous while the
 	// port is open (the kernel counts memberships, so it is undone on Close or exit).
 	Promisc bool
+	// SYNRing gives the port a second receive ring, for TCP connection openings only (SYN
+	// set, ACK clear), which Read serves after the main ring: a SYN flood then overflows its
+	// own ring rather than the one established traffic comes in by. See syn.go.
+	SYNRing bool
+	// SYNRingFrames is the SYN ring's size in frames (256-byte slots). 0 =
+	// DefaultSYNRingFrames.
+	SYNRingFrames int
 	// SndBuf is the socket send buffer (SO_SNDBUFFORCE when permitted, else SO_SNDBUF, which
 	// the kernel caps at net.core.wmem_max). 0 = DefaultSndBuf; -1 leaves the default.
 	SndBuf int
@@ -115,6 +122,11 @@ type Stats struct {
 	PartialCsum   uint64 // without VNetHdr: frames whose L4 checksum was left to offload (delivered as is)
 	CsumCompleted uint64 // with VNetHdr: partial checksums Read completed
 	LinkDown      uint64 // times the socket reported the interface down
+
+	// With a SYN ring, Packets and Drops count both rings; these count the SYN ring alone.
+	SYNPackets uint64 // TCP connection openings the kernel offered the SYN ring
+	SYNDrops   uint64 // ... and dropped because the SYN ring was full
+	SYNRead    uint64 // frames Read took from the SYN ring
 
 	TxPackets uint64 // frames the kernel accepted
 	TxDropped uint64 // frames the kernel refused (ENOBUFS, EMSGSIZE, EINVAL, ENETDOWN, ...)
@@ -145,17 +157,20 @@ type Port struct {
 	life   sync.RWMutex
 	closed atomic.Bool
 
-	rmu    sync.Mutex // one Read at a time
-	mem    []byte     // the mmap'ed receive ring
-	rx     rxRing     // *ringV2 or *ringV3 over mem
-	rxPoll [2]unix.PollFd
+	rmu    sync.Mutex    // one Read at a time
+	mem    []byte        // the mmap'ed receive ring
+	rx     rxRing        // *ringV2 or *ringV3 over mem
+	syn    *synSocket    // the SYN ring, or nil (Config.SYNRing)
+	rxPoll []unix.PollFd // the main socket, efd, and the SYN socket if any
+	pollFd [3]unix.PollFd
 	rxc    rxCounters // one Read's counters, under rmu
 	rxMsg  rxMsg      // V2: recvmsg of a queued frame, under rmu
 	txPool sync.Pool  // *txBatch
 
 	statsMu                    sync.Mutex
 	kPackets, kDrops, kFreezes uint64 // accumulated PACKET_STATISTICS, under statsMu
-	queued, oversize, truncated, malformed, badVNet, partialCsum, completed, linkDown,
+	kSYNPackets, kSYNDrops     uint64 // the same of the SYN ring, under statsMu
+	queued, synRead, oversize, truncated, malformed, badVNet, partialCsum, completed, linkDown,
 	txPackets, txDropped atomic.Uint64
 }
 
@@ -216,6 +231,9 @@ func Open(cfg Config) (*Port, error) {
 	if cfg.RcvBuf == 0 {
 		cfg.RcvBuf = DefaultRcvBuf
 	}
+	if cfg.SYNRingFrames == 0 {
+		cfg.SYNRingFrames = DefaultSYNRingFrames
+	}
 	ifi, err := net.InterfaceByName(cfg.Name)
 	if err != nil {
 		return nil, fmt.Errorf("afpacket: %w", err)
@@ -234,8 +252,10 @@ func Open(cfg Config) (*Port, error) {
 	switch {
 	case cfg.BlockSize < page || cfg.BlockSize&(cfg.BlockSize-1) != 0:
 		return nil, fmt.Errorf("afpacket: BlockSize %d is not a power of two >= the page size %d", cfg.BlockSize, page)
-	case cfg.NumBlocks < 1 || cfg.BatchSize < 1:
-		return nil, errors.New("afpacket: NumBlocks and BatchSize must be positive")
+	case cfg.NumBlocks < 1 || cfg.BatchSize < 1 || cfg.SYNRingFrames < 0:
+		return nil, errors.New("afpacket: NumBlocks, BatchSize and SYNRingFrames must be positive")
+	case cfg.SYNRingFrames > 1<<22:
+		return nil, fmt.Errorf("afpacket: SYNRingFrames %d is over %d", cfg.SYNRingFrames, 1<<22)
 	case int64(cfg.BlockSize)*int64(cfg.NumBlocks) > 1<<31:
 		return nil, errors.New("afpacket: ring larger than 2 GiB")
 	}
@@ -259,11 +279,24 @@ func Open(cfg Config) (*Port, error) {
 		}
 		p.frameSize = cfg.FrameSize
 	}
+	if cfg.SYNRing {
+		// Bound before the main socket, which from its bind on takes everything else.
+		if err := p.openSYN(cfg); err != nil {
+			p.release()
+			return nil, fmt.Errorf("afpacket %s: %w", cfg.Name, err)
+		}
+	}
 	if err := p.open(cfg, uint32(tov)); err != nil {
 		p.release()
 		return nil, fmt.Errorf("afpacket %s: %w", cfg.Name, err)
 	}
-	p.rxPoll = [2]unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}, {Fd: int32(p.efd), Events: unix.POLLIN}}
+	p.pollFd[0] = unix.PollFd{Fd: int32(p.fd), Events: unix.POLLIN}
+	p.pollFd[1] = unix.PollFd{Fd: int32(p.efd), Events: unix.POLLIN}
+	p.rxPoll = p.pollFd[:2]
+	if p.syn != nil {
+		p.pollFd[2] = unix.PollFd{Fd: int32(p.syn.fd), Events: unix.POLLIN}
+		p.rxPoll = p.pollFd[:3]
+	}
 	batch := cfg.BatchSize
 	p.txPool.New = func() any {
 		b := &txBatch{msgs: make([]mmsghdr, batch), iov: make([]unix.Iovec, batch)}
@@ -295,6 +328,11 @@ func (p *Port) open(cfg Config, tov uint32) error {
 	if cfg.VNetHdr {
 		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
 			return fmt.Errorf("PACKET_VNET_HDR: %w", err)
+		}
+	}
+	if cfg.SYNRing {
+		if err := attachFilter(fd, synFilter(false)); err != nil {
+			return err
 		}
 	}
 	if v3 {
@@ -339,7 +377,7 @@ func (p *Port) open(cfg Config, tov uint32) error {
 		p.rx = &ringV3{mem: mem, blockSize: cfg.BlockSize, nblocks: cfg.NumBlocks, vnetHdr: cfg.VNetHdr}
 	} else {
 		r := newRingV2(mem, cfg.BlockSize, cfg.FrameSize, cfg.NumBlocks, cfg.VNetHdr)
-		r.recv = p.recvQueued
+		r.recv = func(vh, frame []byte) (int, bool) { return recvQueued(p.fd, &p.rxMsg, vh, frame) }
 		p.rx = r
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
@@ -372,8 +410,9 @@ func (p *Port) open(cfg Config, tov uint32) error {
 	return nil
 }
 
-// release frees what open made (on a failed Open, or from Close).
+// release frees what open and openSYN made (on a failed Open, or from Close).
 func (p *Port) release() {
+	p.releaseSYN()
 	if p.mem != nil {
 		unix.Munmap(p.mem)
 		p.mem, p.rx = nil, nil
@@ -411,7 +450,7 @@ func (p *Port) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 		}
 		c := &p.rxc // in the Port: through the rxRing interface, a local would escape
 		*c = rxCounters{}
-		n := p.rx.read(bufs, sizes, offset, c)
+		n := p.readRings(bufs, sizes, offset, c)
 		p.count(c)
 		if n > 0 {
 			return n, nil
@@ -438,13 +477,13 @@ func (p *Port) count(c *rxCounters) {
 	add(&p.badVNet, c.badVNet)
 	add(&p.partialCsum, c.partialCsum)
 	add(&p.completed, c.completed)
+	add(&p.synRead, c.syn)
 }
 
-// recvQueued is ringV2's recv: it takes the frame at the head of the socket queue with
-// recvmsg(2), the virtio header into vh and the frame into frame, and returns the frame's
-// whole length (MSG_TRUNC). The caller holds rmu and life.
-func (p *Port) recvQueued(vh, frame []byte) (int, bool) {
-	m := &p.rxMsg
+// recvQueued is ringV2's recv: it takes the frame at the head of socket fd's queue with
+// recvmsg(2) through m, the virtio header into vh and the frame into frame, and returns the
+// frame's whole length (MSG_TRUNC). The caller holds rmu and life.
+func recvQueued(fd int, m *rxMsg, vh, frame []byte) (int, bool) {
 	k := 0
 	for _, b := range [2][]byte{vh, frame} {
 		if len(b) > 0 {
@@ -457,7 +496,7 @@ func (p *Port) recvQueued(vh, frame []byte) (int, bool) {
 	m.hdr.SetIovlen(k)
 	defer func() { m.iov[0].Base, m.iov[1].Base = nil, nil }() // do not keep callers' buffers alive
 	for {
-		n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(p.fd), uintptr(unsafe.Pointer(&m.hdr)), unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+		n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&m.hdr)), unix.MSG_DONTWAIT|unix.MSG_TRUNC)
 		switch e {
 		case 0:
 			return int(n) - len(vh), int(n) >= len(vh)
@@ -474,8 +513,10 @@ func (p *Port) recvQueued(vh, frame []byte) (int, bool) {
 // since the kernel resumes delivery when the link comes back.
 func (p *Port) waitRx() error {
 	for {
-		p.rxPoll[0].Revents, p.rxPoll[1].Revents = 0, 0
-		_, err := unix.Poll(p.rxPoll[:], -1)
+		for i := range p.rxPoll {
+			p.rxPoll[i].Revents = 0
+		}
+		_, err := unix.Poll(p.rxPoll, -1)
 		if err == unix.EINTR {
 			continue
 		}
@@ -485,22 +526,30 @@ func (p *Port) waitRx() error {
 		if p.rxPoll[1].Revents != 0 || p.closed.Load() {
 			return port.ErrClosed
 		}
-		if p.rxPoll[0].Revents&unix.POLLERR != 0 {
-			p.sockError()
-			if p.rxPoll[0].Revents&unix.POLLIN == 0 {
-				continue
+		readable := false
+		for i := range p.rxPoll {
+			if i == 1 {
+				continue // efd
 			}
+			ev := p.rxPoll[i].Revents
+			if ev&unix.POLLERR != 0 {
+				// Both sockets report the link going down: count it once, on the main one.
+				p.sockError(int(p.rxPoll[i].Fd), i == 0)
+			}
+			if ev&(unix.POLLHUP|unix.POLLNVAL) != 0 {
+				return fmt.Errorf("afpacket %s: socket hung up (revents %#x)", p.name, ev)
+			}
+			readable = readable || ev&unix.POLLIN != 0
 		}
-		if p.rxPoll[0].Revents&(unix.POLLHUP|unix.POLLNVAL) != 0 {
-			return fmt.Errorf("afpacket %s: socket hung up (revents %#x)", p.name, p.rxPoll[0].Revents)
+		if readable {
+			return nil
 		}
-		return nil
 	}
 }
 
-// sockError reads and clears SO_ERROR.
-func (p *Port) sockError() {
-	if e, err := unix.GetsockoptInt(p.fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && e == int(unix.ENETDOWN) {
+// sockError reads and clears fd's SO_ERROR, counting ENETDOWN when count is set.
+func (p *Port) sockError(fd int, count bool) {
+	if e, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && e == int(unix.ENETDOWN) && count {
 		p.linkDown.Add(1)
 	}
 }
@@ -589,7 +638,7 @@ func (p *Port) waitTx(tb *txBatch) error {
 			return port.ErrClosed
 		}
 		if tb.poll[0].Revents&unix.POLLERR != 0 {
-			p.sockError()
+			p.sockError(p.fd, true)
 		}
 		return nil
 	}
@@ -603,10 +652,11 @@ func (p *Port) Stats() Stats {
 	}
 	p.life.RUnlock()
 	p.statsMu.Lock()
-	kp, kd, kf := p.kPackets, p.kDrops, p.kFreezes
+	kp, kd, kf, sp, sd := p.kPackets, p.kDrops, p.kFreezes, p.kSYNPackets, p.kSYNDrops
 	p.statsMu.Unlock()
 	return Stats{
-		Packets: kp, Drops: kd, Freezes: kf, Queued: p.queued.Load(),
+		Packets: kp + sp, Drops: kd + sd, Freezes: kf, SYNPackets: sp, SYNDrops: sd, SYNRead: p.synRead.Load(),
+		Queued:   p.queued.Load(),
 		Oversize: p.oversize.Load(), Truncated: p.truncated.Load(), Malformed: p.malformed.Load(),
 		BadVNetHdr: p.badVNet.Load(), PartialCsum: p.partialCsum.Load(), CsumCompleted: p.completed.Load(),
 		LinkDown: p.linkDown.Load(), TxPackets: p.txPackets.Load(), TxDropped: p.txDropped.Load(),
@@ -615,8 +665,8 @@ func (p *Port) Stats() Stats {
 
 var _ port.RxDropper = (*Port)(nil)
 
-// RxDropped implements port.RxDropper: the frames the kernel dropped because the ring was
-// full (Stats.Drops). It makes one getsockopt call.
+// RxDropped implements port.RxDropper: the frames the kernel dropped because a ring was
+// full (Stats.Drops, the SYN ring's included). It makes one or two getsockopt calls.
 func (p *Port) RxDropped() uint64 { return p.Stats().Drops }
 
 // harvest adds the kernel's counters (reset by each read) to ours. The caller holds life.
@@ -635,10 +685,18 @@ func (p *Port) harvest() {
 		}
 		packets, drops = s.Packets, s.Drops
 	}
+	var synPackets, synDrops uint32
+	if p.syn != nil {
+		if s, err := unix.GetsockoptTpacketStats(p.syn.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+			synPackets, synDrops = s.Packets, s.Drops
+		}
+	}
 	p.statsMu.Lock()
 	p.kPackets += uint64(packets)
 	p.kDrops += uint64(drops)
 	p.kFreezes += uint64(freezes)
+	p.kSYNPackets += uint64(synPackets)
+	p.kSYNDrops += uint64(synDrops)
 	p.statsMu.Unlock()
 }
 

@@ -21,6 +21,7 @@ type rxRing interface {
 // once per batch.
 type rxCounters struct {
 	oversize, truncated, malformed, partialCsum, completed, badVNet, queued uint64
+	syn                                                                     uint64 // frames read from the SYN ring
 }
 
 const vlanTagLen = 4
