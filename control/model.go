@@ -246,12 +246,14 @@ type Port struct {
 	RxFrames  uint64 `json:"rx_frames"`
 	RxErrors  uint64 `json:"rx_errors"`
 	RxDropped uint64 `json:"rx_dropped"` // dropped before uvs read them: a full receive ring or queue
-	Forwarded uint64 `json:"forwarded"`
-	Passed    uint64 `json:"passed"`
-	Rejected  uint64 `json:"rejected"`
-	Dropped   uint64 `json:"dropped"`
-	TxFrames  uint64 `json:"tx_frames"`
-	TxDropped uint64 `json:"tx_dropped"`
+	// RxSYNDropped is the part of RxDropped that were TCP SYNs dropped at a full SYN ring.
+	RxSYNDropped uint64 `json:"rx_syn_dropped"`
+	Forwarded    uint64 `json:"forwarded"`
+	Passed       uint64 `json:"passed"`
+	Rejected     uint64 `json:"rejected"`
+	Dropped      uint64 `json:"dropped"`
+	TxFrames     uint64 `json:"tx_frames"`
+	TxDropped    uint64 `json:"tx_dropped"`
 }
 
 // Event is one transition the appliance went through: a VRRP state change, a real server

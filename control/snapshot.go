@@ -241,7 +241,7 @@ func snapshot(a *appliance.Appliance, base *baseline, started time.Time) *Snapsh
 		s.Drops[d.String()] = st.LoopDrops[d]
 	}
 	for _, p := range st.Ports {
-		s.Ports = append(s.Ports, Port{Name: p.Name, RxFrames: p.RxFrames, RxErrors: p.RxErrors, RxDropped: p.RxDropped, Forwarded: p.Forwarded,
+		s.Ports = append(s.Ports, Port{Name: p.Name, RxFrames: p.RxFrames, RxErrors: p.RxErrors, RxDropped: p.RxDropped, RxSYNDropped: p.RxSYNDropped, Forwarded: p.Forwarded,
 			Passed: p.Passed, Rejected: p.Rejected, Dropped: p.Dropped, TxFrames: p.TxFrames, TxDropped: p.TxDropped})
 	}
 	for _, ev := range a.Events() {

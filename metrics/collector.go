@@ -300,7 +300,7 @@ func (c *collector) collectPorts(e emitter, ports []control.Port) {
 			continue // one port per interface; a second would fail the scrape
 		}
 		seen[p.Name] = true
-		vals := [len(portCounters)]uint64{p.RxFrames, p.RxErrors, p.RxDropped, p.Forwarded, p.Passed, p.Rejected, p.Dropped, p.TxFrames, p.TxDropped}
+		vals := [len(portCounters)]uint64{p.RxFrames, p.RxErrors, p.RxDropped, p.RxSYNDropped, p.Forwarded, p.Passed, p.Rejected, p.Dropped, p.TxFrames, p.TxDropped}
 		for j, v := range vals {
 			e.counter(c.d.port[j], v, p.Name)
 		}

@@ -109,6 +109,7 @@ var portCounters = [...]struct{ name, help string }{
 	{"uvs_port_receive_frames_total", "Frames read from the port."},
 	{"uvs_port_receive_errors_total", "Failed reads on the port."},
 	{"uvs_port_receive_dropped_frames_total", "Frames the port dropped before uvs could read them (a full receive ring or queue: uvs fell behind)."},
+	{"uvs_port_receive_syn_dropped_frames_total", "TCP connection openings the port dropped at its full SYN ring, before uvs could read them (also in uvs_port_receive_dropped_frames_total): a SYN flood shed."},
 	{"uvs_port_forwarded_frames_total", "Frames received on the port and sent on (out of whichever port)."},
 	{"uvs_port_passed_frames_total", "Frames received on the port and handed to the host's stack."},
 	{"uvs_port_rejected_frames_total", "Frames received on the port and answered with an ICMP error instead."},

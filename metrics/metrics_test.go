@@ -133,7 +133,7 @@ func richSnapshot() *control.Snapshot {
 		Health:   control.HealthCounts{ServersDown: 4, ServersUp: 3, QuorumLost: 1, QuorumGained: 0, Scripts: 6, ScriptFailures: 1},
 		Drops:    map[string]uint64{"no_server": 7, "ttl_exceeded": 1, "no_route": 0, "not_for_us": 1234, "icmp_suppressed": 2},
 		Ports: []control.Port{
-			{Name: "eth0", RxFrames: 40000, RxDropped: 517, Forwarded: 38000, Passed: 700, Rejected: 7, Dropped: 1242, TxFrames: 20000},
+			{Name: "eth0", RxFrames: 40000, RxDropped: 517, RxSYNDropped: 500, Forwarded: 38000, Passed: 700, Rejected: 7, Dropped: 1242, TxFrames: 20000},
 			{Name: "eth1", RxFrames: 30000, RxErrors: 1, Forwarded: 29990, Passed: 10, TxFrames: 68000, TxDropped: 3},
 		},
 	}

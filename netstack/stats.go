@@ -48,10 +48,13 @@ type PortStats struct {
 	// RxDropped counts the frames the port dropped before the loop could read them (a full
 	// receive ring or queue), where the port can tell (port.RxDropper; 0 otherwise).
 	RxDropped uint64
-	Forwarded uint64 // sent on, out of whichever port
-	Passed    uint64 // handed to the host
-	Rejected  uint64 // answered with an ICMP error instead
-	Dropped   uint64 // dropped, for any reason in Stats.Drops or Stats.LoopDrops
+	// RxSYNDropped is the part of RxDropped that were TCP connection openings dropped at a
+	// full SYN ring (port.SYNDropper; 0 otherwise).
+	RxSYNDropped uint64
+	Forwarded    uint64 // sent on, out of whichever port
+	Passed       uint64 // handed to the host
+	Rejected     uint64 // answered with an ICMP error instead
+	Dropped      uint64 // dropped, for any reason in Stats.Drops or Stats.LoopDrops
 	// Segmented counts the GSO super-frames received here that the loop cut into segments in
 	// software (for a tunnel, or an egress port without virtio-net headers).
 	Segmented uint64
@@ -137,6 +140,9 @@ func (d *Dataplane) Stats() Stats {
 		s.Ports[i].Name = d.ports[i].port.Name()
 		if rd, ok := d.ports[i].port.(port.RxDropper); ok {
 			s.Ports[i].RxDropped = rd.RxDropped()
+		}
+		if sd, ok := d.ports[i].port.(port.SYNDropper); ok {
+			s.Ports[i].RxSYNDropped = sd.SYNDropped()
 		}
 	}
 	for _, l := range d.loops {

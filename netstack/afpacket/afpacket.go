@@ -669,6 +669,12 @@ var _ port.RxDropper = (*Port)(nil)
 // full (Stats.Drops, the SYN ring's included). It makes one or two getsockopt calls.
 func (p *Port) RxDropped() uint64 { return p.Stats().Drops }
 
+var _ port.SYNDropper = (*Port)(nil)
+
+// SYNDropped implements port.SYNDropper: the connection openings the kernel dropped because
+// the SYN ring was full (Stats.SYNDrops; 0 without a SYN ring).
+func (p *Port) SYNDropped() uint64 { return p.Stats().SYNDrops }
+
 // harvest adds the kernel's counters (reset by each read) to ours. The caller holds life.
 func (p *Port) harvest() {
 	var packets, drops, freezes uint32

@@ -51,3 +51,12 @@ type RxDropper interface {
 	// it when a snapshot is taken, not per packet.
 	RxDropped() uint64
 }
+
+// SYNDropper is a Port with a receive ring of its own for TCP connection openings (an
+// afpacket port with a SYN ring), which can tell how many of them it dropped because that
+// ring was full: under a SYN flood, the flood it shed before reading it.
+type SYNDropper interface {
+	// SYNDropped is the number of SYNs dropped so far, also counted in RxDropped. It may
+	// cost a system call.
+	SYNDropped() uint64
+}
