@@ -109,6 +109,23 @@
 // kernel takes a few tens of milliseconds to release a packet socket). When the link goes
 // down the socket reports ENETDOWN; Read counts it (Stats.LinkDown) and keeps waiting.
 //
+// # SYN ring
+//
+// Config.SYNRing opens a second receive socket on the interface for TCP connection openings
+// (SYN set, ACK clear, over IPv4 or IPv6, an outer VLAN tag or not). Each socket has a
+// classic BPF filter, the same test with its verdicts swapped, so each frame is in exactly
+// one ring, decided before the kernel copies it. Read serves the main ring first, for at
+// least three quarters of a batch, then the SYN ring, then the main ring again. Under a SYN
+// flood that outruns uvs, the SYN ring stands full and the kernel drops SYNs there (cheaply:
+// no copy; Stats.SYNDrops), while established segments keep their own ring: no wait behind
+// the flood, no drop. SYNs still get a quarter of every full batch, so new connections are
+// accepted while established traffic keeps the port busy. The SYN ring is always V2 (a lone
+// SYN is handed over at once), of SYNRingFrames 256-byte slots (16384: 4 MiB); a longer SYN
+// (TCP Fast Open data) comes whole from its socket's queue. Frames of the two rings may be
+// read out of their arrival order, a SYN before a frame of another connection that arrived
+// first; a connection's own segments cannot overtake its SYN, since TCP sends none before the
+// SYN is answered.
+//
 // # Transmit
 //
 // Write sends BatchSize frames per sendmmsg(2) straight from the caller's buffers, with
