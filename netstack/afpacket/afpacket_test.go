@@ -18,6 +18,7 @@ import (
 	"github.com/uvs-lb/uvs/netstack/afpacket/vnet"
 	"github.com/uvs-lb/uvs/netstack/port"
 	"github.com/uvs-lb/uvs/packet"
+	"github.com/uvs-lb/uvs/packet/packettest"
 )
 
 func TestOpenValidatesConfig(t *testing.T) {
@@ -640,18 +641,23 @@ func TestWarning(t *testing.T) {
 // nothing once warmed up.
 func TestSteadyStateDoesNotAllocate(t *testing.T) {
 	needRoot(t)
-	eachRing(t, steadyState)
+	eachRing(t, func(t *testing.T, rv RingVersion) {
+		for _, syn := range []bool{false, true} {
+			t.Run(map[bool]string{false: "one-ring", true: "syn-ring"}[syn], func(t *testing.T) { steadyState(t, rv, syn) })
+		}
+	})
 }
 
-func steadyState(t *testing.T, rv RingVersion) {
+func steadyState(t *testing.T, rv RingVersion, synRing bool) {
 	l := newLink(t)
 	a := openIn(t, l.nsA, Config{Name: "a0", NumBlocks: 8, VNetHdr: true, BlockSize: 128 << 10, RingVersion: rv})
-	b := openIn(t, l.nsB, Config{Name: "b0", NumBlocks: 8, VNetHdr: true, BlockSize: 128 << 10, RingVersion: rv})
-	// A batch of small frames and a TCP super-frame, which the veth hands b0 whole (with V2
-	// it is longer than a slot, and comes from the socket queue).
+	b := openIn(t, l.nsB, Config{Name: "b0", NumBlocks: 8, VNetHdr: true, BlockSize: 128 << 10, RingVersion: rv, SYNRing: synRing})
+	// A batch of small frames, a TCP super-frame, which the veth hands b0 whole (with V2
+	// it is longer than a slot, and comes from the socket queue), and a SYN (from the SYN
+	// ring when there is one).
 	const batch = 64
-	wb := make([][]byte, batch+1)
-	ws := make([]int, batch+1)
+	wb := make([][]byte, batch+2)
+	ws := make([]int, batch+2)
 	for i := range batch {
 		f := testFrame(l.macB, l.macA, uint32(i), 64)
 		wb[i] = append(make([]byte, vnet.Len), f...)
@@ -662,16 +668,19 @@ func steadyState(t *testing.T, rv RingVersion) {
 	gh.Encode(wb[batch])
 	copy(wb[batch][vnet.Len:], g)
 	ws[batch] = len(g)
+	syn := packettest.Frame{SrcMAC: mac6(l.macA), DstMAC: mac6(l.macB), Src: netip.AddrPortFrom(l.portIP, 7001),
+		Dst: netip.AddrPortFrom(l.peerIP, 9), Proto: 6, TCPFlags: 0x02}.Build()
+	wb[batch+1], ws[batch+1] = append(make([]byte, vnet.Len), syn...), len(syn)
 	rb := make([][]byte, batch)
 	for i := range rb {
 		rb[i] = make([]byte, vnet.Len+MaxGSOFrame)
 	}
 	rs := make([]int, batch)
 	round := func() {
-		if n, err := a.Write(wb, ws, vnet.Len); n != batch+1 || err != nil {
+		if n, err := a.Write(wb, ws, vnet.Len); n != batch+2 || err != nil {
 			t.Fatalf("Write = %d, %v", n, err)
 		}
-		for got, gso := 0, 0; got < batch || gso < 1; {
+		for got, gso, syns := 0, 0, 0; got < batch || gso < 1 || syns < 1; {
 			n, err := b.Read(rb, rs, vnet.Len)
 			if err != nil {
 				t.Fatal(err)
@@ -682,6 +691,8 @@ func steadyState(t *testing.T, rv RingVersion) {
 					got++
 				} else if len(f) == len(g) && vnet.Decode(rb[i]).IsGSO() {
 					gso++
+				} else if string(f) == string(syn) {
+					syns++
 				}
 			}
 		}
@@ -690,7 +701,7 @@ func steadyState(t *testing.T, rv RingVersion) {
 	if allocs := testing.AllocsPerRun(50, round); allocs != 0 {
 		t.Fatalf("%v allocations per Write+Read of %d frames", allocs, batch)
 	}
-	if s := b.Stats(); s.CsumCompleted < 51 || (s.Queued < 51) != (rv == RingV3) {
+	if s := b.Stats(); s.CsumCompleted < 51 || (s.Queued < 51) != (rv == RingV3) || (s.SYNRead >= 51) != synRing {
 		t.Fatalf("receiver stats %+v", s)
 	}
 }
