@@ -342,7 +342,17 @@ func TestSYNRingServesEstablishedFirst(t *testing.T) {
 			t.Fatalf("Write = %d, %v", n, err)
 		}
 	}
-	time.Sleep(50 * time.Millisecond) // let the veth deliver all of it
+	// Wait until the kernel has offered b everything (the veth's receive may be deferred
+	// to ksoftirqd on a busy machine), so that the first Read finds both rings full.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if s := b.Stats(); s.SYNPackets >= floods && s.Packets-s.SYNPackets >= others {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the kernel offered b only %+v", b.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	rb := make([][]byte, 64)
 	for i := range rb {
 		rb[i] = make([]byte, 2048)
