@@ -410,17 +410,23 @@ func (p *Port) open(cfg Config, tov uint32) error {
 	return nil
 }
 
+// unmapClose unmaps a receive ring and closes its socket, if they are there.
+func unmapClose(mem *[]byte, fd *int) {
+	if *mem != nil {
+		unix.Munmap(*mem)
+		*mem = nil
+	}
+	if *fd >= 0 {
+		unix.Close(*fd)
+		*fd = -1
+	}
+}
+
 // release frees what open and openSYN made (on a failed Open, or from Close).
 func (p *Port) release() {
 	p.releaseSYN()
-	if p.mem != nil {
-		unix.Munmap(p.mem)
-		p.mem, p.rx = nil, nil
-	}
-	if p.fd >= 0 {
-		unix.Close(p.fd)
-		p.fd = -1
-	}
+	p.rx = nil
+	unmapClose(&p.mem, &p.fd)
 	if p.efd >= 0 {
 		unix.Close(p.efd)
 		p.efd = -1

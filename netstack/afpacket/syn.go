@@ -182,17 +182,9 @@ func (p *Port) openSYN(cfg Config) error {
 
 // releaseSYN frees what openSYN made.
 func (p *Port) releaseSYN() {
-	s := p.syn
-	if s == nil {
-		return
-	}
-	if s.mem != nil {
-		unix.Munmap(s.mem)
-		s.mem, s.rx = nil, nil
-	}
-	if s.fd >= 0 {
-		unix.Close(s.fd)
-		s.fd = -1
+	if s := p.syn; s != nil {
+		s.rx = nil
+		unmapClose(&s.mem, &s.fd)
 	}
 }
 
