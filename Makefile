@@ -83,7 +83,7 @@ race:
 fuzz-smoke:
 	@for t in $$($(GO) test -list '^Fuzz' ./packet/ | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) ./packet/ || exit 1; done
-	@for p in ./lb/sched/ ./nat/ ./tunnel/ ./conf/ ./vrrp/ ./connsync/; do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
+	@for p in ./lb/sched/ ./nat/ ./tunnel/ ./conf/ ./vrrp/ ./connsync/ ./netstack/afpacket/; do for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$p || exit 1; done; done
 	@for pn in ./adm/:$(FUZZTIME) ./health/:$(FUZZTIME) ./conf/convert/:$(FUZZTIME_CONVERT) ./control/:$(FUZZTIME_SLOW); do \
 		p=$${pn%%:*}; n=$${pn#*:}; for t in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \

@@ -32,7 +32,15 @@ func runCBPF(tb testing.TB, prog []unix.SockFilter, frame []byte) uint32 {
 		}
 		return binary.BigEndian.Uint32(frame[off:]), true
 	}
-	size := map[uint16]int{unix.BPF_B: 1, unix.BPF_H: 2, unix.BPF_W: 4}
+	size := func(code uint16) int {
+		switch code & 0x18 {
+		case unix.BPF_B:
+			return 1
+		case unix.BPF_H:
+			return 2
+		}
+		return 4
+	}
 	for pc := 0; pc < len(prog); pc++ {
 		in := prog[pc]
 		switch cls := in.Code & 0x07; cls {
@@ -45,7 +53,7 @@ func runCBPF(tb testing.TB, prog []unix.SockFilter, frame []byte) uint32 {
 				if mode == unix.BPF_IND {
 					off += x
 				}
-				v, ok := load(off, size[in.Code&0x18])
+				v, ok := load(off, size(in.Code))
 				if !ok {
 					return 0
 				}
