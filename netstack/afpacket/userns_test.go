@@ -19,7 +19,8 @@ const usernsChildEnv = "UVS_AFPACKET_USERNS_CHILD"
 // user+network namespace (unshare -Urn), as uvs does in an unprivileged container. The test
 // binary re-executes itself under `unshare -Urn`, and as root first drops to nobody with
 // setpriv, so the child never has real privileges; the child builds a veth pair in its own
-// namespace and talks ARP with the kernel through the port.
+// namespace and talks ARP with the kernel through the port (opened with a SYN ring, whose
+// socket filters an unprivileged user may attach).
 func TestUnprivilegedUserNamespace(t *testing.T) {
 	if os.Getenv(usernsChildEnv) == "1" {
 		usernsChild(t)
@@ -115,7 +116,7 @@ func usernsChild(t *testing.T) {
 		t.Fatalf("DisableOffloads in the user namespace: %v", err)
 	}
 	for _, rv := range ringVersions {
-		p, err := Open(Config{Name: "a0", VNetHdr: true, NumBlocks: 4, RingVersion: rv})
+		p, err := Open(Config{Name: "a0", VNetHdr: true, NumBlocks: 4, RingVersion: rv, SYNRing: true})
 		if err != nil {
 			t.Fatalf("Open (%s) as an unprivileged user: %v", rv, err)
 		}
