@@ -30,6 +30,8 @@ func TestOpenValidatesConfig(t *testing.T) {
 		{Name: "lo", BlockSize: 64 << 10, RingVersion: RingV2},            // V2: a slot holds a frame of MTU 65536
 		{Name: "lo", FrameSize: 65536 + 120, RingVersion: RingV2},         // not a multiple of 16
 		{Name: "lo", NumBlocks: -1},
+		{Name: "lo", SYNRing: true, SYNRingFrames: -1},
+		{Name: "lo", SYNRing: true, SYNRingFrames: 1<<22 + 1},
 	} {
 		if p, err := Open(c); err == nil {
 			p.Close()
