@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -94,6 +95,14 @@ func (l *loop) run() {
 			continue
 		}
 		l.process(n)
+		if n == len(l.bufs) {
+			// A full batch: more is waiting, and the loop will not block in Read. Let the
+			// other ports' loops run first. With one P (uvs pinned to one CPU) a port that
+			// never runs dry, as under a flood, would otherwise hold it until the scheduler
+			// preempts it, every 10 ms, and the other ports' frames (the replies of the
+			// flooded port's established connections) would wait that long.
+			runtime.Gosched()
+		}
 	}
 }
 
