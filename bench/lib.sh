@@ -720,7 +720,9 @@ load_tcp_synflood() {
       # frames the kernel dropped because uvs's rings on l0 and l1 were full (the rings'
       # own counter, PACKET_STATISTICS, which uvs exports)
       extra="$extra;ring_drop_l0_pps=$(rate_of "$(snapm 'uvs_port_receive_dropped_frames_total{device="l0"')")"
-      extra="$extra;ring_drop_l1_pps=$(rate_of "$(snapm 'uvs_port_receive_dropped_frames_total{device="l1"')")" ;;
+      extra="$extra;ring_drop_l1_pps=$(rate_of "$(snapm 'uvs_port_receive_dropped_frames_total{device="l1"')")"
+      # of those, the SYNs l0's SYN ring shed (syn_ring): the rest were established traffic's
+      extra="$extra;syn_ring_drop_l0_pps=$(rate_of "$(snapm 'uvs_port_receive_syn_dropped_frames_total{device="l0"')")" ;;
   esac
   printf 'value=%s;bare=%s;alone=%s;during=%s;retrans_alone=%s;retrans_during=%s;rtt_bare=%s;rtt_alone=%s;rtt_during=%s;rate=%s;flood_pps=%s;sink_pps=%s;replies_pps=%s;backlog_drop_pps=%s;c0_drop_pps=%s;busy1=%s;%s;sweep=%s\n' \
     "$(awk -v a="$ga" -v d="$gd" 'BEGIN{ printf "%.1f", (a > 0) ? 100 * d / a : 0 }')" "$gb" "$ga" "$gd" "$ra" "$rd" "$tb" "$ta" "$td" "$rate" "${fd:-0}" "${fa:-0}" \

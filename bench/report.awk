@@ -27,7 +27,7 @@ function mark(m, l) { return (m, l) in disturbed ? " †" : "" }
 
 # what the lb made of the flood: nft its conntrack table, haproxy the lb kernel's SYN cookies,
 # uvs its connection table, what it refused or evicted, and the frames its rings dropped
-function synlb(m, l,    x, rd) {
+function synlb(m, l,    x, rd, sd) {
   if (m == "nft") return sprintf("conntrack %s, %s dropped/s", grp(get(m, l, "conntrack")), kp(get(m, l, "ct_drop_pps")))
   if (m == "haproxy") return sprintf("%s cookies/s", kp(get(m, l, "cookies_pps")))
   if (m == "uvs") {
@@ -37,7 +37,11 @@ function synlb(m, l,    x, rd) {
     if (get(m, l, "drop_packet_pps") > 0) x = x sprintf(", %s drop_packet/s", kp(get(m, l, "drop_packet_pps")))
     # (a difference of two counters read a few ms apart: a small negative is zero)
     rd = get(m, l, "ring_drop_l0_pps") + get(m, l, "ring_drop_l1_pps")
-    return x sprintf("; ring drops %s/s", kp(rd > 0 ? rd : 0))
+    sd = get(m, l, "syn_ring_drop_l0_pps")
+    x = x sprintf("; ring drops %s/s", kp(rd > 0 ? rd : 0))
+    # with a SYN ring: how many of those were SYNs shed at l0's SYN ring
+    if (sd > 0) x = x sprintf(" (SYN ring %s/s, main rings %s/s)", kp(sd), kp(rd - sd > 0 ? rd - sd : 0))
+    return x
   }
   return "—"
 }
