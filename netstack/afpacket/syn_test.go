@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uvs-lb/uvs/netstack/afpacket/vnet"
 	"github.com/uvs-lb/uvs/packet/packettest"
 	"golang.org/x/sys/unix"
 )
@@ -262,28 +261,13 @@ func synRingSorts(t *testing.T, vh bool) {
 	if n, err := a.Write(wb, ws, 0); n != len(wb) || err != nil {
 		t.Fatalf("Write = %d, %v", n, err)
 	}
-	off := 0
-	if vh {
-		off = vnet.Len
-	}
-	rb := make([][]byte, 64)
-	for i := range rb {
-		rb[i] = make([]byte, off+2048)
-	}
-	rs := make([]int, len(rb))
 	seen := map[string]int{}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(seen) < len(cases) && time.Now().Before(deadline) {
-		n := readWithin(b, rb, rs, off, 100*time.Millisecond)
-		for i := range n {
-			f := rb[i][off : off+rs[i]]
-			name, ok := byBytes[string(f)]
-			if !ok {
-				continue // the kernel's own traffic (IPv6 router solicitations, ...)
-			}
+	readUntil(t, b, 5*time.Second, func(f []byte) bool {
+		if name, ok := byBytes[string(f)]; ok { // else the kernel's own traffic (IPv6 router solicitations, ...)
 			seen[name]++
 		}
-	}
+		return len(seen) == len(cases)
+	})
 	for name := range cases {
 		if seen[name] != 1 {
 			t.Errorf("%s arrived %d times", name, seen[name])
@@ -291,26 +275,6 @@ func synRingSorts(t *testing.T, vh bool) {
 	}
 	if s := b.Stats(); s.SYNRead != uint64(openings) || s.SYNPackets != uint64(openings) || s.SYNDrops != 0 {
 		t.Errorf("stats %+v, want %d openings read from the SYN ring", s, openings)
-	}
-}
-
-// readWithin takes what the rings hold as Read does, but instead of sleeping in poll(2) it
-// looks again every millisecond, and returns 0 frames once d has passed.
-func readWithin(p *Port, bufs [][]byte, sizes []int, off int, d time.Duration) int {
-	deadline := time.Now().Add(d)
-	for {
-		p.rmu.Lock()
-		p.life.RLock()
-		c := &p.rxc
-		*c = rxCounters{}
-		n := p.readRings(bufs, sizes, off, c)
-		p.count(c)
-		p.life.RUnlock()
-		p.rmu.Unlock()
-		if n > 0 || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -361,38 +325,44 @@ func TestSYNRingServesEstablishedFirst(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	inRing := b.Stats()
+	inRing.SYNPackets -= inRing.SYNDrops // the SYNs the SYN ring holds
+	got, syns, last := 0, 0, -1
+	// tally counts a frame read at position i of a Read's batch (-1: not the first batch).
+	tally := func(i int, f []byte) {
+		if seq, ok := testFrameSeq(f); ok {
+			if int(seq) <= last {
+				t.Errorf("frame %d after %d", seq, last)
+			}
+			last = int(seq)
+			got++
+			if i >= 48 {
+				t.Errorf("first batch: established frame at %d, after the SYNs", i)
+			}
+		} else if isOpening(f) {
+			syns++
+			if i >= 0 && i < 48 {
+				t.Errorf("first batch: a SYN at %d, before three quarters of established frames", i)
+			}
+		}
+	}
+	// Both rings hold frames: the first Read returns at once, with a whole batch.
 	rb := make([][]byte, 64)
 	for i := range rb {
 		rb[i] = make([]byte, 2048)
 	}
 	rs := make([]int, len(rb))
-	got, syns, last := 0, 0, -1
-	first := true
-	for {
-		n := readWithin(b, rb, rs, 0, 100*time.Millisecond)
-		if n == 0 {
-			break
-		}
-		for i := range n {
-			f := rb[i][:rs[i]]
-			if seq, ok := testFrameSeq(f); ok {
-				if int(seq) <= last {
-					t.Fatalf("frame %d after %d", seq, last)
-				}
-				last = int(seq)
-				got++
-				if first && i >= 48 {
-					t.Fatalf("first batch: established frame at %d, after the SYNs", i)
-				}
-			} else if isOpening(f) {
-				syns++
-				if first && i < 48 {
-					t.Fatalf("first batch: a SYN at %d, before three quarters of established frames", i)
-				}
-			}
-		}
-		first = false
+	n, err := b.Read(rb, rs, 0)
+	if err != nil || n != len(rb) {
+		t.Fatalf("first Read = %d, %v", n, err)
 	}
+	for i := range n {
+		tally(i, rb[i][:rs[i]])
+	}
+	readUntil(t, b, 5*time.Second, func(f []byte) bool {
+		tally(-1, f)
+		return t.Failed() || (got == sent && uint64(syns) == inRing.SYNPackets)
+	})
 	s := b.Stats()
 	if got != sent || syns > 256 || syns < 200 || s.SYNDrops != uint64(floods-syns) || s.Drops != s.SYNDrops {
 		t.Fatalf("%d of %d established frames, %d SYNs read; stats %+v", got, sent, syns, s)
