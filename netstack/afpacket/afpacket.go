@@ -161,7 +161,7 @@ type Port struct {
 	mem    []byte        // the mmap'ed receive ring
 	rx     rxRing        // *ringV2 or *ringV3 over mem
 	syn    *synSocket    // the SYN ring, or nil (Config.SYNRing)
-	rxPoll []unix.PollFd // the main socket, efd, and the SYN socket if any
+	rxPoll []unix.PollFd // efd, the main socket, and the SYN socket if any: a view of pollFd
 	pollFd [3]unix.PollFd
 	rxc    rxCounters // one Read's counters, under rmu
 	rxMsg  rxMsg      // V2: recvmsg of a queued frame, under rmu
@@ -290,8 +290,8 @@ func Open(cfg Config) (*Port, error) {
 		p.release()
 		return nil, fmt.Errorf("afpacket %s: %w", cfg.Name, err)
 	}
-	p.pollFd[0] = unix.PollFd{Fd: int32(p.fd), Events: unix.POLLIN}
-	p.pollFd[1] = unix.PollFd{Fd: int32(p.efd), Events: unix.POLLIN}
+	p.pollFd[0] = unix.PollFd{Fd: int32(p.efd), Events: unix.POLLIN}
+	p.pollFd[1] = unix.PollFd{Fd: int32(p.fd), Events: unix.POLLIN}
 	p.rxPoll = p.pollFd[:2]
 	if p.syn != nil {
 		p.pollFd[2] = unix.PollFd{Fd: int32(p.syn.fd), Events: unix.POLLIN}
@@ -529,18 +529,15 @@ func (p *Port) waitRx() error {
 		if err != nil {
 			return fmt.Errorf("afpacket %s: poll: %w", p.name, err)
 		}
-		if p.rxPoll[1].Revents != 0 || p.closed.Load() {
+		if p.rxPoll[0].Revents != 0 || p.closed.Load() {
 			return port.ErrClosed
 		}
 		readable := false
-		for i := range p.rxPoll {
-			if i == 1 {
-				continue // efd
-			}
-			ev := p.rxPoll[i].Revents
+		for i, pfd := range p.rxPoll[1:] {
+			ev := pfd.Revents
 			if ev&unix.POLLERR != 0 {
 				// Both sockets report the link going down: count it once, on the main one.
-				p.sockError(int(p.rxPoll[i].Fd), i == 0)
+				p.sockError(int(pfd.Fd), i == 0)
 			}
 			if ev&(unix.POLLHUP|unix.POLLNVAL) != 0 {
 				return fmt.Errorf("afpacket %s: socket hung up (revents %#x)", p.name, ev)
