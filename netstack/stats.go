@@ -138,11 +138,11 @@ func (d *Dataplane) Stats() Stats {
 	s := Stats{Ports: make([]PortStats, len(d.ports))}
 	for i := range s.Ports {
 		s.Ports[i].Name = d.ports[i].port.Name()
-		if rd, ok := d.ports[i].port.(port.RxDropper); ok {
-			s.Ports[i].RxDropped = rd.RxDropped()
-		}
-		if sd, ok := d.ports[i].port.(port.SYNDropper); ok {
-			s.Ports[i].RxSYNDropped = sd.SYNDropped()
+		switch p := d.ports[i].port.(type) {
+		case port.SYNDropper:
+			s.Ports[i].RxDropped, s.Ports[i].RxSYNDropped = p.RxSYNDropped()
+		case port.RxDropper:
+			s.Ports[i].RxDropped = p.RxDropped()
 		}
 	}
 	for _, l := range d.loops {

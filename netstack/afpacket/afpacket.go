@@ -674,9 +674,13 @@ func (p *Port) RxDropped() uint64 { return p.Stats().Drops }
 
 var _ port.SYNDropper = (*Port)(nil)
 
-// SYNDropped implements port.SYNDropper: the connection openings the kernel dropped because
-// the SYN ring was full (Stats.SYNDrops; 0 without a SYN ring).
-func (p *Port) SYNDropped() uint64 { return p.Stats().SYNDrops }
+// RxSYNDropped implements port.SYNDropper: Stats.Drops and, of those, the connection
+// openings the kernel dropped because the SYN ring was full (Stats.SYNDrops; 0 without a SYN
+// ring), from one Stats.
+func (p *Port) RxSYNDropped() (dropped, syn uint64) {
+	s := p.Stats()
+	return s.Drops, s.SYNDrops
+}
 
 // harvest adds the kernel's counters (reset by each read) to ours. The caller holds life.
 func (p *Port) harvest() {

@@ -52,11 +52,12 @@ type RxDropper interface {
 	RxDropped() uint64
 }
 
-// SYNDropper is a Port with a receive ring of its own for TCP connection openings (an
-// afpacket port with a SYN ring), which can tell how many of them it dropped because that
-// ring was full: under a SYN flood, the flood it shed before reading it.
+// SYNDropper is an RxDropper with a receive ring of its own for TCP connection openings (an
+// afpacket port with a SYN ring), which can also tell how many of its drops were SYNs at that
+// full ring: under a SYN flood, the flood it shed before reading it.
 type SYNDropper interface {
-	// SYNDropped is the number of SYNs dropped so far, also counted in RxDropped. It may
-	// cost a system call.
-	SYNDropped() uint64
+	RxDropper
+	// RxSYNDropped returns RxDropped and, of those, the SYNs, from one reading of the
+	// port's counters. It may cost system calls.
+	RxSYNDropped() (dropped, syn uint64)
 }
